@@ -1,0 +1,56 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Runs inside the test VM: load fidedupe (its KUnit suites run at load),
+# make btrfs, xfs and ext4 on loop files, run every kselftest program, then
+# reload the module with small limits and run the cases that depend on them.
+# Each program's TAP goes to OUTDIR/<name>.tap for the host's count.
+# usage: guest-check.sh OUTDIR KO SELFTESTDIR [HARNESS ARGS...]
+set -u
+out=$1 ko=$2 tests=$3
+shift 3
+. "$(dirname "$0")/guest-lib.sh"
+
+status=0
+dmesg -n 1
+make_all_fs || exit 90
+load_module "$ko" || exit 91
+for t in "$tests"/*_test; do
+	"$t" "$@" >"$out/$(basename "$t").tap" 2>&1 || status=1
+	cat "$out/$(basename "$t").tap"
+done
+
+# The man page's example program, on two equal files and a different one.
+ex=$tests/../tools/man-example
+d=$FIDEDUPE_MNT/btrfs/man-example
+mkdir -p "$d"
+head -c 1048576 /dev/urandom >"$d/a"
+cp "$d/a" "$d/b"
+{
+	echo "TAP version 13"
+	echo "1..2"
+	said=$("$ex" "$d/a" "$d/b")
+	echo "# $said"
+	if [ "$said" = "$d/b: same, 1048576 bytes shared" ]; then p=1; f=0; echo "ok 1 man-example.same"
+	else p=0; f=1; echo "not ok 1 man-example.same"; fi
+	head -c 1048576 /dev/urandom >"$d/c"
+	if ! "$ex" "$d/a" "$d/c" >/dev/null; then p=$((p + 1)); echo "ok 2 man-example.differs"
+	else f=$((f + 1)); echo "not ok 2 man-example.differs"; fi
+	echo "# Totals: pass:$p fail:$f xfail:0 xpass:0 skip:0 error:0"
+} >"$out/man-example.tap" 2>&1
+cat "$out/man-example.tap"
+rm -rf "$d"
+unload_module || status=92
+
+# Small limits: a request longer than max_request_bytes is shortened and a
+# destination is remapped in chunks of chunk_bytes.
+if [ $# -eq 0 ]; then
+	load_module "$ko" max_request_bytes=1048576 chunk_bytes=65536 || exit 93
+	FIDEDUPE_MAX_REQUEST_BYTES=1048576 FIDEDUPE_CHUNK_BYTES=65536 \
+		"$tests/fidedupe_range_test" -t prefix_rule -t max_request_shortens \
+		>"$out/small-limits.tap" 2>&1 || status=1
+	cat "$out/small-limits.tap"
+	unload_module || status=94
+fi
+dmesg >"$out/dmesg.txt"
+exit "$status"

@@ -1,0 +1,32 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Boots the test kernel with virtme-ng under TCG (this machine's /dev/kvm
+# cannot run a mainline guest), runs one command in it and returns its exit
+# status (255 if the guest never finished it).  Fails as well on any kernel splat in the guest's log.
+# usage: vm.sh KBUILD OUTDIR COMMAND...
+set -u
+kbuild=$1 out=$2
+shift 2
+mkdir -p "$out"
+console="$out/console.log"
+rm -f "$console" "$out/dmesg.txt" "$out/exit-status"
+
+# vng itself exits 255 here whatever the command did, so the guest writes
+# its command's exit status to a file in the shared directory.
+vng --run "$kbuild" --disable-kvm --cpus 2 --memory 4G \
+	--rwdir "$out" --verbose \
+	--exec "( $* ); echo \$? >$out/exit-status" >"$console" 2>&1
+status=$(cat "$out/exit-status" 2>/dev/null || echo 255)
+
+# Guest output without the kernel's own lines, for the caller to read.
+grep -v -E '^\[ *[0-9]+\.[0-9]+\]' "$console" | grep -v '^virtme-ng-init:' || true
+
+# WARN/BUG/Oops, KASAN, UBSAN, lockdep and might_sleep reports.
+splats='WARNING:|BUG:|Oops|KASAN:|UBSAN:|possible recursive locking|possible circular locking|inconsistent lock state|suspicious RCU usage|Call Trace:|Kernel panic|general protection fault|sleeping function called from invalid context|blocked for more than'
+if grep -E "$splats" "$console" "$out/dmesg.txt" 2>/dev/null | head -20 | grep . >"$out/splats.txt"; then
+	echo "vm: kernel splat in the guest log:" >&2
+	cat "$out/splats.txt" >&2
+	[ "$status" -ne 0 ] || status=99
+fi
+exit "$status"

@@ -1,0 +1,105 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! fidedupe: the VFS layer of the `FIDEDUPERANGE` ioctl, mainline's
+//! `vfs_dedupe_file_range()`, in Rust, served through the misc device
+//! `/dev/fidedupe`.
+//!
+//! - `rules.rs`: range arithmetic, check order, chunks, status (pure, KUnit).
+//! - `engine.rs`: one call over files seen through a trait (KUnit).
+//! - `file.rs`: that trait for real `struct file`s.
+//! - `request.rs`: the ioctl's user-memory structures and destination walk.
+//! - `stats.rs`: debugfs counters.
+//!
+//! See `Documentation/fidedupe.rst` for the rules and their reasons.
+
+mod engine;
+mod file;
+mod request;
+mod rules;
+mod stats;
+
+use kernel::{
+    debugfs,
+    fs::File,
+    miscdevice::{MiscDevice, MiscDeviceOptions, MiscDeviceRegistration},
+    prelude::*,
+};
+
+use engine::Limits;
+use file::CurrentTask;
+use request::FIDEDUPE_IOC_DEDUPE_RANGE;
+use stats::{StatsView, STATS};
+
+module! {
+    type: FidedupeModule,
+    name: "fidedupe",
+    authors: ["fidedupe developers"],
+    description: "FIDEDUPERANGE's VFS layer in Rust, through /dev/fidedupe",
+    license: "GPL",
+    params: {
+        max_request_bytes: u64 {
+            default: 1 << 30,
+            description: "Longest range one call dedupes (bytes); longer requests are shortened",
+        },
+        chunk_bytes: u64 {
+            default: 16 << 20,
+            description: "Bytes per remap_file_range call, rounded down to blocks",
+        },
+    },
+}
+
+/// The tunables as loaded.
+fn limits() -> Limits {
+    Limits {
+        max_request_bytes: module_parameters::max_request_bytes.value(),
+        chunk_bytes: module_parameters::chunk_bytes.value(),
+    }
+}
+
+#[pin_data]
+struct FidedupeModule {
+    #[pin]
+    _stats_file: debugfs::File<StatsView>,
+    _debugfs: debugfs::Dir,
+    #[pin]
+    _miscdev: MiscDeviceRegistration<FidedupeDevice>,
+}
+
+impl kernel::InPlaceModule for FidedupeModule {
+    fn init(_module: &'static ThisModule) -> impl PinInit<Self, Error> {
+        let options = MiscDeviceOptions { name: c"fidedupe" };
+        let dir = debugfs::Dir::new(c"fidedupe");
+        try_pin_init!(Self {
+            _stats_file <- dir.read_only_file(c"stats", StatsView),
+            _debugfs: dir,
+            _miscdev <- MiscDeviceRegistration::register(options),
+        })
+    }
+}
+
+/// `/dev/fidedupe`: stateless; every call brings its own files.
+struct FidedupeDevice;
+
+#[vtable]
+impl MiscDevice for FidedupeDevice {
+    type Ptr = ();
+
+    fn open(_file: &File, _misc: &MiscDeviceRegistration<Self>) -> Result {
+        Ok(())
+    }
+
+    fn ioctl(_device: (), _file: &File, cmd: u32, arg: usize) -> Result<isize> {
+        if cmd != FIDEDUPE_IOC_DEDUPE_RANGE {
+            return Err(ENOTTY);
+        }
+        let result = request::dedupe_ioctl(arg, limits(), &CurrentTask, &STATS);
+        STATS.record_call(result);
+        result.map(|()| 0)
+    }
+
+    #[cfg(CONFIG_COMPAT)]
+    fn compat_ioctl(device: (), file: &File, cmd: u32, arg: usize) -> Result<isize> {
+        // Both structures have the same layout for 32-bit callers.
+        Self::ioctl(device, file, cmd, arg)
+    }
+}

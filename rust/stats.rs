@@ -1,0 +1,126 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Counters of what the module did, shown in debugfs as
+//! `/sys/kernel/debug/fidedupe/stats`, one `name value` pair a line.
+//!
+//! Plain relaxed atomics: no lock is shared between callers.
+
+use core::fmt;
+
+use kernel::{
+    prelude::*,
+    sync::atomic::{Atomic, Relaxed},
+};
+
+use crate::rules::{DestOutcome, STATUS_DIFFERS, STATUS_SAME};
+
+/// The errnos counted by name; any other lands in `errors_other`.
+const COUNTED_ERRNOS: [(Error, &str); 11] = [
+    (EBADF, "EBADF"),
+    (EINVAL, "EINVAL"),
+    (EISDIR, "EISDIR"),
+    (EOPNOTSUPP, "EOPNOTSUPP"),
+    (ETXTBSY, "ETXTBSY"),
+    (EPERM, "EPERM"),
+    (EXDEV, "EXDEV"),
+    (EROFS, "EROFS"),
+    (EFAULT, "EFAULT"),
+    (EINTR, "EINTR"),
+    (ENOMEM, "ENOMEM"),
+];
+
+/// Counters of calls and destinations.
+pub(crate) struct Stats {
+    calls: Atomic<u64>,
+    calls_failed: Atomic<u64>,
+    calls_interrupted: Atomic<u64>,
+    destinations: Atomic<u64>,
+    destinations_same: Atomic<u64>,
+    destinations_differs: Atomic<u64>,
+    bytes_deduped: Atomic<u64>,
+    errors: [Atomic<u64>; COUNTED_ERRNOS.len()],
+    errors_other: Atomic<u64>,
+}
+
+impl Stats {
+    /// All counters at zero.
+    pub(crate) const fn new() -> Self {
+        Self {
+            calls: Atomic::new(0),
+            calls_failed: Atomic::new(0),
+            calls_interrupted: Atomic::new(0),
+            destinations: Atomic::new(0),
+            destinations_same: Atomic::new(0),
+            destinations_differs: Atomic::new(0),
+            bytes_deduped: Atomic::new(0),
+            errors: [const { Atomic::new(0) }; COUNTED_ERRNOS.len()],
+            errors_other: Atomic::new(0),
+        }
+    }
+
+    fn count_error(&self, err: Error) {
+        match COUNTED_ERRNOS.iter().position(|(e, _)| *e == err) {
+            Some(i) => self.errors[i].fetch_add(1, Relaxed),
+            None => self.errors_other.fetch_add(1, Relaxed),
+        };
+    }
+
+    /// Records the end of one call.
+    pub(crate) fn record_call(&self, result: Result) {
+        self.calls.fetch_add(1, Relaxed);
+        if let Err(err) = result {
+            self.calls_failed.fetch_add(1, Relaxed);
+            if err == EINTR {
+                self.calls_interrupted.fetch_add(1, Relaxed);
+            }
+            self.count_error(err);
+        }
+    }
+
+    /// Records the outcome of one destination.
+    pub(crate) fn record_destination(&self, outcome: &DestOutcome) {
+        self.destinations.fetch_add(1, Relaxed);
+        self.bytes_deduped.fetch_add(outcome.bytes_deduped, Relaxed);
+        match outcome.status {
+            STATUS_SAME => self.destinations_same.fetch_add(1, Relaxed),
+            STATUS_DIFFERS => self.destinations_differs.fetch_add(1, Relaxed),
+            errno => {
+                self.count_error(Error::from_errno(errno));
+                0
+            }
+        };
+    }
+}
+
+impl fmt::Debug for Stats {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let rows = [
+            ("calls", &self.calls),
+            ("calls_failed", &self.calls_failed),
+            ("calls_interrupted", &self.calls_interrupted),
+            ("destinations", &self.destinations),
+            ("destinations_same", &self.destinations_same),
+            ("destinations_differs", &self.destinations_differs),
+            ("bytes_deduped", &self.bytes_deduped),
+        ];
+        for (name, counter) in rows {
+            writeln!(f, "{name} {}", counter.load(Relaxed))?;
+        }
+        for ((_, name), counter) in COUNTED_ERRNOS.iter().zip(&self.errors) {
+            writeln!(f, "errors_{name} {}", counter.load(Relaxed))?;
+        }
+        writeln!(f, "errors_other {}", self.errors_other.load(Relaxed))
+    }
+}
+
+/// The module's counters.
+pub(crate) static STATS: Stats = Stats::new();
+
+/// What the debugfs file shows: a view of [`STATS`].
+pub(crate) struct StatsView;
+
+impl fmt::Debug for StatsView {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        STATS.fmt(f)
+    }
+}

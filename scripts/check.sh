@@ -1,0 +1,63 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# `make check` after the builds: boot the test kernel, run the KUnit suites
+# (at module load) and the kselftests on btrfs and xfs, count the results.
+# The very last line is "N passed, N failed, N skipped"; the exit status is non-zero on
+# any failure, kernel splat or VM failure.
+# usage: check.sh KBUILD BUILDDIR
+set -u
+kbuild=$1 build=$2
+here=$(cd "$(dirname "$0")/.." && pwd)
+out="$build/vm-check"
+
+passed=0 failed=0 skipped=0
+count() { passed=$((passed + $1)); failed=$((failed + $2)); }
+rm -f "$out"/*.tap "$out/dmesg.txt"
+
+"$here/qemu/vm.sh" "$kbuild" "$out" \
+	"$here/qemu/guest-check.sh" "$out" "$build/module/fidedupe.ko" \
+	"$build/selftests"
+vm_status=$?
+
+# KUnit: one "# suite: pass:P fail:F skip:S total:T" line per suite.
+kunit_suites=0
+while read -r p f; do
+	count "$p" "$f"
+	kunit_suites=$((kunit_suites + 1))
+done < <(sed -n 's/.*# fidedupe_[a-z_]*: pass:\([0-9]*\) fail:\([0-9]*\) .*/\1 \2/p' \
+	 "$out/dmesg.txt" 2>/dev/null)
+if [ "$kunit_suites" -eq 0 ]; then
+	echo "check: no KUnit results in the guest's log" >&2
+	count 0 1
+fi
+
+# kselftest_harness: "# Totals: pass:P fail:F xfail:X xpass:Y skip:S error:E"
+# One file per program; a program that printed no totals counts as failed.
+for t in "$build"/selftests/*_test small-limits man-example; do
+	tap="$out/$(basename "$t").tap"
+	totals=$(sed -n 's/^# Totals: pass:\([0-9]*\) fail:\([0-9]*\) .*skip:\([0-9]*\) error:\([0-9]*\).*/\1 \2 \3 \4/p' \
+		 "$tap" 2>/dev/null | tail -n1)
+	if [ -n "$totals" ]; then
+		read -r p f s e <<<"$totals"
+		count "$p" $((f + e))
+		skipped=$((skipped + s))
+	else
+		echo "check: no kselftest totals in $tap" >&2
+		count 0 1
+	fi
+done
+
+# Every test Documentation/review.rst names exists and passed.
+if "$here/scripts/check-review.sh" "$here/Documentation/review.rst" "$out"; then
+	count 1 0
+else
+	count 0 1
+fi
+
+if [ "$vm_status" -ne 0 ] && [ "$failed" -eq 0 ]; then
+	echo "check: VM exited with status $vm_status" >&2
+	count 0 1
+fi
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]

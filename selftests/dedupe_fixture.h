@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The fixture every fidedupe selftest uses: a fresh directory on btrfs or
+ * xfs, /dev/fidedupe open, and the path (native or module) under test.
+ * Include once per test program, after nothing else.
+ */
+#ifndef FIDEDUPE_DEDUPE_FIXTURE_H
+#define FIDEDUPE_DEDUPE_FIXTURE_H
+
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <limits.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include "kselftest_harness.h"
+#include "dedupe_util.h"
+
+FIXTURE(dedupe) {
+	char dir[PATH_MAX / 2];
+	int dev;
+	enum dedupe_path path;
+	const char *fs;
+};
+
+/* The fixture's data under a plain struct name, for helper functions. */
+#define dedupe_fixture _test_data_dedupe
+
+FIXTURE_VARIANT(dedupe) {
+	const char *fs;
+	enum dedupe_path path;
+};
+
+FIXTURE_VARIANT_ADD(dedupe, btrfs_native) { .fs = "btrfs", .path = PATH_NATIVE };
+FIXTURE_VARIANT_ADD(dedupe, btrfs_module) { .fs = "btrfs", .path = PATH_MODULE };
+FIXTURE_VARIANT_ADD(dedupe, xfs_native) { .fs = "xfs", .path = PATH_NATIVE };
+FIXTURE_VARIANT_ADD(dedupe, xfs_module) { .fs = "xfs", .path = PATH_MODULE };
+
+FIXTURE_SETUP(dedupe)
+{
+	snprintf(self->dir, sizeof(self->dir), "%s/%s/t.XXXXXX",
+		 fidedupe_mnt_root(), variant->fs);
+	ASSERT_NE(NULL, mkdtemp(self->dir)) TH_LOG("mkdtemp %s: %m", self->dir);
+	self->path = variant->path;
+	self->fs = variant->fs;
+	self->dev = open("/dev/fidedupe", O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, self->dev) TH_LOG("open /dev/fidedupe: %m");
+}
+
+FIXTURE_TEARDOWN(dedupe)
+{
+	char cmd[PATH_MAX + 16];
+
+	close(self->dev);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", self->dir);
+	if (system(cmd))
+		TH_LOG("could not remove %s", self->dir);
+}
+
+/* Opens "<dir>/<name>" made with @len bytes of pattern @seed. */
+static inline int fixture_file(struct dedupe_fixture *self, const char *name,
+			       size_t len, uint64_t seed)
+{
+	char p[PATH_MAX];
+
+	snprintf(p, sizeof(p), "%s/%s", self->dir, name);
+	return make_file(p, len, seed);
+}
+
+/* Opens the existing "<dir>/<name>" with @flags; fd or -errno. */
+static inline int fixture_open(struct dedupe_fixture *self, const char *name, int flags)
+{
+	char p[PATH_MAX];
+	int fd;
+
+	snprintf(p, sizeof(p), "%s/%s", self->dir, name);
+	fd = open(p, flags);
+	return fd < 0 ? -errno : fd;
+}
+
+/*
+ * One call with one destination through the fixture's path: returns the
+ * call's 0 or -errno and that destination's status and bytes_deduped.
+ */
+static inline int dedupe_one(struct dedupe_fixture *self, int64_t src, uint64_t src_offset,
+		      uint64_t len, int64_t dst, uint64_t dest_offset,
+		      int32_t *status, uint64_t *bytes)
+{
+	struct file_dedupe_range *r = range_alloc(1);
+	int ret;
+
+	*status = 0x5a5a5a5a;
+	*bytes = 0xdeadbeefdeadbeefULL;
+	if (!r)
+		return -ENOMEM;
+	range_set(r, src_offset, len, 1);
+	range_dest(r, 0, dst, dest_offset);
+	ret = dedupe_via(self->path, self->dev, src, r);
+	*status = r->info[0].status;
+	*bytes = r->info[0].bytes_deduped;
+	free(r);
+	return ret;
+}
+
+/*
+ * The expected value on each path: mainline's measured behaviour on the
+ * native path, fidedupe's rule on the module path.
+ */
+#define WANT(native, module) (self->path == PATH_NATIVE ? (native) : (module))
+
+#endif /* FIDEDUPE_DEDUPE_FIXTURE_H */

@@ -1,0 +1,201 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Helpers shared by the fidedupe selftests: calling dedupe through either
+ * path, making files of known content, checksums and FIEMAP sharing.
+ */
+#ifndef FIDEDUPE_DEDUPE_UTIL_H
+#define FIDEDUPE_DEDUPE_UTIL_H
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <linux/fiemap.h>
+#include <linux/fs.h>
+
+#include "../include/uapi/fidedupe.h"
+
+#define KiB 1024ULL
+#define MiB (1024ULL * KiB)
+
+/* Which implementation a test case calls. */
+enum dedupe_path {
+	PATH_NATIVE,	/* FIDEDUPERANGE on the source fd: mainline's C */
+	PATH_MODULE,	/* FIDEDUPE_IOC_DEDUPE_RANGE on /dev/fidedupe */
+};
+
+static inline const char *fidedupe_mnt_root(void)
+{
+	const char *root = getenv("FIDEDUPE_MNT");
+
+	return root ? root : "/tmp/fidedupe";
+}
+
+/* A struct file_dedupe_range with room for @count destinations. */
+static inline struct file_dedupe_range *range_alloc(unsigned int count)
+{
+	size_t size = sizeof(struct file_dedupe_range) +
+		      count * sizeof(struct file_dedupe_range_info);
+
+	return calloc(1, size);
+}
+
+static inline void range_set(struct file_dedupe_range *r, uint64_t src_offset,
+			     uint64_t src_length, unsigned int count)
+{
+	r->src_offset = src_offset;
+	r->src_length = src_length;
+	r->dest_count = count;
+}
+
+static inline void range_dest(struct file_dedupe_range *r, unsigned int i,
+			      int64_t fd, uint64_t offset)
+{
+	r->info[i].dest_fd = fd;
+	r->info[i].dest_offset = offset;
+	/* Poison the outputs so that a path that forgets them is caught. */
+	r->info[i].bytes_deduped = 0xdeadbeefdeadbeefULL;
+	r->info[i].status = 0x5a5a5a5a;
+}
+
+/*
+ * Calls dedupe through @path; returns 0 or -errno of the call itself.
+ * @dev is the open /dev/fidedupe (unused on the native path).
+ */
+static inline int dedupe_via(enum dedupe_path path, int dev, int64_t src_fd,
+			     struct file_dedupe_range *r)
+{
+	int ret;
+
+	if (path == PATH_NATIVE) {
+		ret = ioctl((int)src_fd, FIDEDUPERANGE, r);
+	} else {
+		struct fidedupe_args args = {
+			.src_fd = src_fd,
+			.range_ptr = (uintptr_t)r,
+		};
+
+		ret = ioctl(dev, FIDEDUPE_IOC_DEDUPE_RANGE, &args);
+	}
+	return ret ? -errno : 0;
+}
+
+/* Deterministic content: the same @seed gives the same bytes. */
+static inline void fill_pattern(char *buf, size_t len, uint64_t seed)
+{
+	uint64_t x = seed * 0x9e3779b97f4a7c15ULL + 1;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		buf[i] = (char)x;
+	}
+}
+
+/* Writes @len bytes of pattern @seed at @off of @fd; 0 or -errno. */
+static inline int write_pattern(int fd, uint64_t off, size_t len, uint64_t seed)
+{
+	size_t chunk = 1 * MiB, done = 0;
+	char *buf = malloc(chunk);
+	int ret = 0;
+
+	if (!buf)
+		return -ENOMEM;
+	while (done < len) {
+		size_t n = len - done < chunk ? len - done : chunk;
+
+		fill_pattern(buf, n, seed + (off + done) / chunk);
+		if (pwrite(fd, buf, n, off + done) != (ssize_t)n) {
+			ret = -errno;
+			break;
+		}
+		done += n;
+	}
+	free(buf);
+	return ret;
+}
+
+/* Creates @path with @len bytes of pattern @seed; returns an O_RDWR fd. */
+static inline int make_file(const char *path, size_t len, uint64_t seed)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+
+	if (fd < 0)
+		return -errno;
+	if (write_pattern(fd, 0, len, seed) || fsync(fd)) {
+		close(fd);
+		return -EIO;
+	}
+	return fd;
+}
+
+/* FNV-1a over the whole file, read through the page cache. */
+static inline uint64_t file_checksum(int fd)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	char buf[65536];
+	off_t off = 0;
+	ssize_t n, i;
+
+	while ((n = pread(fd, buf, sizeof(buf), off)) > 0) {
+		for (i = 0; i < n; i++) {
+			h ^= (unsigned char)buf[i];
+			h *= 0x100000001b3ULL;
+		}
+		off += n;
+	}
+	return n < 0 ? 0 : h;
+}
+
+/*
+ * Bytes of [@off, @off + @len) of @fd that FIEMAP reports in extents
+ * flagged FIEMAP_EXTENT_SHARED, or -errno.
+ */
+static inline int64_t shared_bytes(int fd, uint64_t off, uint64_t len)
+{
+	const unsigned int max = 256;
+	struct fiemap *fm;
+	uint64_t end = off + len, total = 0;
+	unsigned int i;
+
+	fm = calloc(1, sizeof(*fm) + max * sizeof(struct fiemap_extent));
+	if (!fm)
+		return -ENOMEM;
+	while (off < end) {
+		fm->fm_start = off;
+		fm->fm_length = end - off;
+		fm->fm_flags = FIEMAP_FLAG_SYNC;
+		fm->fm_extent_count = max;
+		if (ioctl(fd, FS_IOC_FIEMAP, fm)) {
+			free(fm);
+			return -errno;
+		}
+		if (!fm->fm_mapped_extents)
+			break;
+		for (i = 0; i < fm->fm_mapped_extents; i++) {
+			struct fiemap_extent *e = &fm->fm_extents[i];
+			uint64_t s = e->fe_logical > off ? e->fe_logical : off;
+			uint64_t t = e->fe_logical + e->fe_length;
+
+			if (t > end)
+				t = end;
+			if ((e->fe_flags & FIEMAP_EXTENT_SHARED) && t > s)
+				total += t - s;
+			off = e->fe_logical + e->fe_length;
+		}
+		if (fm->fm_extents[fm->fm_mapped_extents - 1].fe_flags &
+		    FIEMAP_EXTENT_LAST)
+			break;
+	}
+	free(fm);
+	return total;
+}
+
+#endif /* FIDEDUPE_DEDUPE_UTIL_H */
