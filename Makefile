@@ -26,7 +26,7 @@ TOOLS := $(O)/tools/fidedupe
 SELFTEST_CFLAGS := -O2 -g -Wall -Werror \
 	-I$(LINUX_TREE)/tools/testing/selftests -Iselftests
 
-.PHONY: all deps kernel module selftests tools lint docs check run clean
+.PHONY: all deps kernel module selftests tools lint docs check run bench bench-kernel clean
 
 all: module selftests
 
@@ -93,6 +93,26 @@ check: lint docs module selftests tools
 
 run: module tools
 	@scripts/run.sh $(KBUILD) $(O)
+
+# Benchmarks: the same kernel without the debug checks, in its own cache
+# directory, both paths side by side in one boot (scripts/bench.sh).
+KBENCH_DIR_FILE := $(O)/kbuild-bench.dir
+KBENCH = $(shell cat $(KBENCH_DIR_FILE) 2>/dev/null)
+
+bench-kernel: deps
+	@mkdir -p $(O)
+	@scripts/kernel.sh $(FRAGMENTS) qemu/kernel-bench.config > $(KBENCH_DIR_FILE).tmp
+	@mv $(KBENCH_DIR_FILE).tmp $(KBENCH_DIR_FILE)
+
+$(O)/bench/fidedupe_bench: bench/fidedupe_bench.c selftests/dedupe_util.h include/uapi/fidedupe.h
+	@mkdir -p $(dir $@)
+	@$(CC) -O2 -Wall -Werror -o $@ $<
+
+bench: bench-kernel $(O)/bench/fidedupe_bench
+	@$(MAKE) -s -C $(KBENCH) M=$(CURDIR) MO=$(O)/module-bench LLVM=-19 modules
+	@python3 -c 'import matplotlib' 2>/dev/null || \
+		python3 -m pip install --quiet --disable-pip-version-check matplotlib
+	@scripts/bench.sh $(KBENCH) $(O)
 
 clean:
 	rm -rf $(O)

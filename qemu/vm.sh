@@ -14,7 +14,7 @@ rm -f "$console" "$out/dmesg.txt" "$out/exit-status"
 
 # vng itself exits 255 here whatever the command did, so the guest writes
 # its command's exit status to a file in the shared directory.
-vng --run "$kbuild" --disable-kvm --cpus 2 --memory 4G \
+vng --run "$kbuild" --disable-kvm --cpus 2 --memory "${VM_MEMORY:-4G}" \
 	--rwdir "$out" --verbose \
 	--exec "( $* ); echo \$? >$out/exit-status" >"$console" 2>&1
 status=$(cat "$out/exit-status" 2>/dev/null || echo 255)

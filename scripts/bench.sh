@@ -1,0 +1,21 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# `make bench`: boot the non-debug test kernel, run bench/fidedupe_bench on
+# btrfs and xfs in one VM, write bench/results/<date>-<commit>.md and .png.
+# usage: bench.sh KBUILD BUILDDIR
+set -eu
+kbuild=$1 build=$2
+here=$(cd "$(dirname "$0")/.." && pwd)
+out="$build/vm-bench"
+mkdir -p "$out" "$here/bench/results"
+VM_MEMORY=8G "$here/qemu/vm.sh" "$kbuild" "$out" \
+	"$here/qemu/guest-bench.sh" "$out" "$build/module-bench/fidedupe.ko" \
+	"$build/bench/fidedupe_bench"
+commit=$(git -C "$here" rev-parse --short HEAD 2>/dev/null || echo unknown)
+name="$here/bench/results/$(date -u +%Y-%m-%d)-$commit"
+python3 "$here/bench/report.py" "$out/bench.tsv" "$name" \
+	"$(make -s -C "$kbuild" kernelversion 2>/dev/null || echo 7.3)" \
+	"$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')" \
+	"TCG (qemu-system-x86_64 --disable-kvm)" "$commit"
+echo "bench: $name.md and $name.png"
