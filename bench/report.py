@@ -33,25 +33,29 @@ def main():
             d[(r[0], r[1])] = r[2:]
         return d
 
-    lat = by("latency")
+    def paired(kind):
+        """(fs, native fields, module fields) for each fs measured on both."""
+        d = by(kind)
+        for fs in ("btrfs", "xfs"):
+            n, m = d.get((fs, "native")), d.get((fs, "module"))
+            if n and m:
+                yield fs, n, m
+
+    def ratio(n, m, i):
+        return f"{float(m[i]) / float(n[i]):.3f}"
+
     md += ["## Per-call latency, 4 KiB identical ranges", "",
            "| fs | native median µs | module median µs | ratio | native p99 µs "
            "| module p99 µs | ratio | calls per path |",
            "| --- | --- | --- | --- | --- | --- | --- | --- |"]
-    for fs in ("btrfs", "xfs"):
-        n, m = lat.get((fs, "native")), lat.get((fs, "module"))
-        if n and m:
-            md.append(f"| {fs} | {n[0]} | {m[0]} | {float(m[0]) / float(n[0]):.3f} "
-                      f"| {n[1]} | {m[1]} | {float(m[1]) / float(n[1]):.3f} | {n[2]} |")
-    tp = by("throughput")
+    for fs, n, m in paired("latency"):
+        md.append(f"| {fs} | {n[0]} | {m[0]} | {ratio(n, m, 0)} "
+                  f"| {n[1]} | {m[1]} | {ratio(n, m, 1)} | {n[2]} |")
     md += ["", "## Throughput, identical ranges, warm page cache", "",
            "| fs | bytes | native MiB/s | module MiB/s | ratio module/native |",
            "| --- | --- | --- | --- | --- |"]
-    for fs in ("btrfs", "xfs"):
-        n, m = tp.get((fs, "native")), tp.get((fs, "module"))
-        if n and m:
-            md.append(f"| {fs} | {n[1]} | {n[0]} | {m[0]} "
-                      f"| {float(m[0]) / float(n[0]):.3f} |")
+    for fs, n, m in paired("throughput"):
+        md.append(f"| {fs} | {n[1]} | {n[0]} | {m[0]} | {ratio(n, m, 0)} |")
     md += ["", "## Destination scaling, 4 KiB per destination", "",
            "| fs | dest_count | native µs/dest | module µs/dest |",
            "| --- | --- | --- | --- |"]
@@ -66,10 +70,8 @@ def main():
            "| fs | MiB per destination | native median ms | native max ms "
            "| module median ms | module max ms | samples |",
            "| --- | --- | --- | --- | --- | --- | --- |"]
-    for fs in ("btrfs", "xfs"):
-        n, m = kill.get((fs, "native")), kill.get((fs, "module"))
-        if n and m:
-            md.append(f"| {fs} | {n[3]} | {n[0]} | {n[1]} | {m[0]} | {m[1]} | {n[2]} |")
+    for fs, n, m in paired("kill"):
+        md.append(f"| {fs} | {n[3]} | {n[0]} | {n[1]} | {m[0]} | {m[1]} | {n[2]} |")
     open(stem + ".md", "w").write("\n".join(md) + "\n")
 
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
