@@ -5,18 +5,41 @@
  * so that drift hits both alike.  Prints tab-separated rows:
  *
  *   latency   FS PATH median_us p99_us calls
+ *   split     FS PATH STAGE median_us p99_us calls status
  *   throughput FS PATH MiB_per_s bytes reps
  *   scaling   FS PATH dest_count us_per_dest status
+ *   memres    FS stat_threshold_pages cpus resolution_kib
+ *   memcal    FS files expected_kib peak_sunreclaim_kib peak_vmalloc_kib
+ *   memory    FS PATH MODE dest_count peak_sunreclaim_kib peak_vmalloc_kib
+ *             status windows meminfo_samples
  *   kill      FS PATH median_ms max_ms samples dest_mib
+ *   killnowarm FS PATH median_ms max_ms samples dest_mib dst_uncached_mib
+ *   killevict FS PATH median_mib max_mib samples
  *
- * usage: fidedupe_bench DIR FS   (DIR on a mounted btrfs or xfs)
+ * split: the fixed cost of a call, stage by stage (see bench_split()).
+ * memory: the peak of /proc/meminfo's SUnreclaim and VmallocUsed above a
+ * baseline taken just before, sampled by a thread while calls run; memres
+ * is the counters' resolution from per-cpu vmstat batching, memcal a known
+ * allocation (open files) seen through the same method.
+ * kill: src and dst in the page cache before every call; killnowarm: dst
+ * as the previous killed call left it (the median MiB of it then out of
+ * the cache is the last field); killevict: dst MiB out of the cache after
+ * a killed call of PATH.
+ *
+ * usage: fidedupe_bench DIR FS   (DIR on a mounted btrfs or xfs; as root)
  */
 #define _GNU_SOURCE
+#include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <time.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 
 #include "../selftests/dedupe_util.h"
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 static const char *const path_name[] = { "native", "module" };
 static int dev;
@@ -50,25 +73,45 @@ static int file_in(const char *dir, const char *name, size_t len, uint64_t seed)
 	return make_file(p, len, seed);
 }
 
-/* One call with @count destinations (all @dst at 0); returns its time in µs. */
-static double timed_call(enum dedupe_path path, int src, int dst, size_t len,
-			 unsigned int count, int *bad)
+/* A request for @count destinations, all @dst at 0, of @len bytes at 0. */
+static struct file_dedupe_range *range_fill(unsigned int count, int dst,
+					    size_t len)
 {
 	struct file_dedupe_range *r = range_alloc(count);
 	unsigned int i;
-	double t;
-	int ret;
 
 	range_set(r, 0, len, count);
 	for (i = 0; i < count; i++)
 		range_dest(r, i, dst, 0);
+	return r;
+}
+
+/*
+ * One call of @r; 0 if it returned 0 and every destination has status
+ * @want, else the call's -errno or the first other status.
+ */
+static int call_range(enum dedupe_path path, int src,
+		      struct file_dedupe_range *r, int want)
+{
+	int ret = dedupe_via(path, dev, src, r);
+	unsigned int i;
+
+	for (i = 0; !ret && i < r->dest_count; i++)
+		if (r->info[i].status != want)
+			ret = r->info[i].status;
+	return ret;
+}
+
+/* One call with @count destinations (all @dst at 0); returns its time in µs. */
+static double timed_call(enum dedupe_path path, int src, int dst, size_t len,
+			 unsigned int count, int *bad)
+{
+	struct file_dedupe_range *r = range_fill(count, dst, len);
+	double t;
+
 	t = now_us();
-	ret = dedupe_via(path, dev, src, r);
+	*bad = call_range(path, src, r, FILE_DEDUPE_RANGE_SAME);
 	t = now_us() - t;
-	*bad = ret;
-	for (i = 0; !ret && i < count; i++)
-		if (r->info[i].status != FILE_DEDUPE_RANGE_SAME)
-			*bad = r->info[i].status;
 	free(r);
 	return t;
 }
@@ -90,6 +133,54 @@ static void bench_latency(const char *dir, const char *fs)
 		printf("latency\t%s\t%s\t%.1f\t%.1f\t%d\n", fs, path_name[p],
 		       percentile(t[p], BLOCKS * PER_BLOCK, 0.5),
 		       percentile(t[p], BLOCKS * PER_BLOCK, 0.99), BLOCKS * PER_BLOCK);
+	close(src);
+	close(dst);
+}
+
+/*
+ * The fixed cost of a call, split into stages that stop earlier and earlier
+ * (the 4 KiB latency above is the full call):
+ *   entry:   reserved1 set, rejected before the source is looked at;
+ *   source:  dest_count 0, the source and its range checked;
+ *   badfd:   one destination whose fd is not open (walk, no file);
+ *   zerolen: one destination, length 0: every check, no remap.
+ */
+static void bench_split(const char *dir, const char *fs)
+{
+	enum { STAGES = 4, BLOCKS = 20, PER_BLOCK = 100, N = BLOCKS * PER_BLOCK };
+	static const char *const stage_name[STAGES] = {
+		"entry", "source", "badfd", "zerolen" };
+	static double t[STAGES][2][N];
+	int src = file_in(dir, "split-src", 4096 * 16, 5);
+	int dst = file_in(dir, "split-dst", 4096 * 16, 5);
+	struct file_dedupe_range *r[STAGES] = {
+		range_fill(0, dst, 4096), range_fill(0, dst, 4096),
+		range_fill(1, 1000, 4096), range_fill(1, dst, 0) };
+	static const int want_ret[STAGES] = { -EINVAL, 0, -EBADF, 0 };
+	int bad[STAGES][2] = { { 0 } };
+	int s, b, i, p;
+
+	r[0]->reserved1 = 1;
+	for (b = 0; b < BLOCKS; b++)
+		for (s = 0; s < STAGES; s++)
+			for (p = 0; p < 2; p++)
+				for (i = 0; i < PER_BLOCK; i++) {
+					double t0 = now_us();
+					int ret = call_range(p, src, r[s],
+							     FILE_DEDUPE_RANGE_SAME);
+
+					t[s][p][b * PER_BLOCK + i] = now_us() - t0;
+					if (ret != want_ret[s] && !bad[s][p])
+						bad[s][p] = ret ? ret : 1;
+				}
+	for (s = 0; s < STAGES; s++)
+		for (p = 0; p < 2; p++)
+			printf("split\t%s\t%s\t%s\t%.1f\t%.1f\t%d\t%d\n", fs,
+			       path_name[p], stage_name[s],
+			       percentile(t[s][p], N, 0.5),
+			       percentile(t[s][p], N, 0.99), N, bad[s][p]);
+	for (s = 0; s < STAGES; s++)
+		free(r[s]);
 	close(src);
 	close(dst);
 }
@@ -124,7 +215,7 @@ static void bench_scaling(const char *dir, const char *fs)
 	unsigned int i;
 	int p, bad;
 
-	for (i = 0; i < sizeof(counts) / sizeof(counts[0]); i++)
+	for (i = 0; i < ARRAY_SIZE(counts); i++)
 		for (p = 0; p < 2; p++) {
 			double t = timed_call(p, src, dst, 4096, counts[i], &bad);
 
@@ -135,40 +226,326 @@ static void bench_scaling(const char *dir, const char *fs)
 	close(dst);
 }
 
-/* SIGKILL a caller deduping destinations that differ only at the end. */
-static void bench_kill(const char *dir, const char *fs, size_t len, int samples)
+/* /proc/meminfo counters sampled during calls, in KiB. */
+enum { M_SUNRECLAIM, M_VMALLOC, M_N };
+static const char *const meminfo_key[M_N] = { "SUnreclaim:", "VmallocUsed:" };
+
+static void read_meminfo(int fd, long *v)
 {
-	static double t[2][64];
+	char buf[8192];
+	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+	int i;
+
+	buf[n > 0 ? n : 0] = 0;
+	for (i = 0; i < M_N; i++) {
+		char *s = strstr(buf, meminfo_key[i]);
+
+		v[i] = s ? strtol(s + strlen(meminfo_key[i]), NULL, 10) : 0;
+	}
+}
+
+/* A thread that keeps the peak of the counters while armed. */
+static struct {
+	pthread_mutex_t lock;
+	int fd;
+	bool stop, armed;
+	long base[M_N], peak[M_N];
+	unsigned long samples;
+} smp = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static void *sampler(void *unused)
+{
+	for (;;) {
+		long v[M_N];
+		bool stop;
+		int i;
+
+		read_meminfo(smp.fd, v);
+		pthread_mutex_lock(&smp.lock);
+		for (i = 0; smp.armed && i < M_N; i++)
+			if (v[i] > smp.peak[i])
+				smp.peak[i] = v[i];
+		smp.samples += smp.armed;
+		stop = smp.stop;
+		pthread_mutex_unlock(&smp.lock);
+		if (stop)
+			return NULL;
+		usleep(1000);
+	}
+}
+
+/* Baseline: one reading just before the window opens. */
+static void sampler_arm(void)
+{
+	long v[M_N];
+
+	usleep(20 * 1000);
+	read_meminfo(smp.fd, v);
+	pthread_mutex_lock(&smp.lock);
+	memcpy(smp.base, v, sizeof(v));
+	memcpy(smp.peak, v, sizeof(v));
+	smp.samples = 0;
+	smp.armed = true;
+	pthread_mutex_unlock(&smp.lock);
+}
+
+/*
+ * Closes the window; @delta[i] = max(peak - base, earlier @delta[i]).
+ * Returns the number of samples the thread took in the window.
+ */
+static unsigned long sampler_disarm(long *delta)
+{
+	unsigned long n;
+	long v[M_N];
+	int i;
+
+	read_meminfo(smp.fd, v);
+	pthread_mutex_lock(&smp.lock);
+	smp.armed = false;
+	for (i = 0; i < M_N; i++) {
+		long d = (v[i] > smp.peak[i] ? v[i] : smp.peak[i]) - smp.base[i];
+
+		if (d > delta[i])
+			delta[i] = d;
+	}
+	n = smp.samples;
+	pthread_mutex_unlock(&smp.lock);
+	return n;
+}
+
+/*
+ * Resolution of the counters: each CPU folds its slab and vmalloc deltas
+ * into the global counter only past its vmstat threshold (in pages), so
+ * the global value lags by up to threshold * cpus pages either way.
+ */
+static void memory_resolution(const char *fs)
+{
+	FILE *f = fopen("/proc/zoneinfo", "r");
+	char line[256];
+	int t, max = 0;
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, " vm stats threshold: %d", &t) == 1 && t > max)
+			max = t;
+	if (f)
+		fclose(f);
+	printf("memres\t%s\t%d\t%ld\t%ld\n", fs, max, cpus,
+	       max * cpus * sysconf(_SC_PAGESIZE) / 1024);
+}
+
+/* Object size of a slab cache from /proc/slabinfo (root only), or 0. */
+static long slab_objsize(const char *name)
+{
+	FILE *f = fopen("/proc/slabinfo", "r");
+	char line[512], cache[64];
+	long active, total, size = 0;
+
+	while (f && fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%63s %ld %ld %ld", cache, &active, &total,
+			   &size) == 4 && !strcmp(cache, name))
+			break;
+		size = 0;
+	}
+	if (f)
+		fclose(f);
+	return size;
+}
+
+/*
+ * A known allocation seen through the same method: @n struct files (the
+ * "filp" cache) and their fd table slots, held while the window is open.
+ */
+static void memory_calibrate(const char *dir, const char *fs)
+{
+	static const int files[] = { 256, 2048, 8192 };
+	static int fds[8192];
+	struct rlimit rl = { 16384, 16384 };
+	long objsize = slab_objsize("filp");
+	char p[4096];
+	unsigned int c;
+	int i, n;
+
+	snprintf(p, sizeof(p), "%s/mem-src", dir);
+	if (setrlimit(RLIMIT_NOFILE, &rl))
+		perror("RLIMIT_NOFILE");
+	for (c = 0; c < ARRAY_SIZE(files); c++) {
+		long delta[M_N] = { LONG_MIN, LONG_MIN };
+
+		sampler_arm();
+		for (n = 0; n < files[c]; n++) {
+			fds[n] = open(p, O_RDONLY);
+			if (fds[n] < 0)
+				break;
+		}
+		usleep(100 * 1000);
+		sampler_disarm(delta);
+		for (i = 0; i < n; i++)
+			close(fds[i]);
+		printf("memcal\t%s\t%d\t%ld\t%ld\t%ld\n", fs, n,
+		       n * (objsize + 8) / 1024, delta[M_SUNRECLAIM],
+		       delta[M_VMALLOC]);
+	}
+}
+
+/*
+ * Peak kernel memory above the baseline while calls with @count
+ * destinations run back to back for at least 100 ms, the largest of a few
+ * such windows.  remap: 4 KiB identical ranges, one destination file
+ * repeated; badfd: destinations whose fd is not open, so that only the
+ * VFS layer's walk over the records runs.
+ */
+static void bench_memory(const char *dir, const char *fs)
+{
+	static const unsigned int counts[] = { 1, 8, 32, 127, 128, 1024, 8192, 65535 };
+	static const char *const mode_name[] = { "badfd", "remap" };
+	int src = file_in(dir, "mem-src", 4096, 6);
+	int dst = file_in(dir, "mem-dst", 4096, 6);
+	pthread_t thread;
+	unsigned int i;
+	int m, p, w;
+
+	smp.fd = open("/proc/meminfo", O_RDONLY);
+	if (smp.fd < 0 || pthread_create(&thread, NULL, sampler, NULL)) {
+		perror("meminfo sampler");
+		return;
+	}
+	memory_resolution(fs);
+	memory_calibrate(dir, fs);
+	for (m = 0; m < 2; m++) {
+		long idle[M_N] = { LONG_MIN, LONG_MIN };
+		unsigned long samples = 0;
+
+		/* The noise floor: the same window with no call in it. */
+		for (w = 0; w < 3; w++) {
+			sampler_arm();
+			usleep(100 * 1000);
+			samples += sampler_disarm(idle);
+		}
+		printf("memory\t%s\tnone\t%s\t0\t%ld\t%ld\t0\t3\t%lu\n", fs,
+		       mode_name[m], idle[M_SUNRECLAIM], idle[M_VMALLOC], samples);
+		for (i = 0; i < ARRAY_SIZE(counts); i++)
+			for (p = 0; p < 2; p++) {
+				struct file_dedupe_range *r =
+					range_fill(counts[i], m ? dst : 1000, 4096);
+				int want = m ? FILE_DEDUPE_RANGE_SAME : -EBADF;
+				int windows = counts[i] >= 8192 ? 1 : 3;
+				long delta[M_N] = { LONG_MIN, LONG_MIN };
+				unsigned long samples = 0;
+				int bad = 0;
+
+				for (w = 0; w < windows && !bad; w++) {
+					double t0;
+
+					sampler_arm();
+					t0 = now_us();
+					do {
+						bad = call_range(p, src, r, want);
+					} while (!bad && now_us() - t0 < 100e3);
+					samples += sampler_disarm(delta);
+				}
+				printf("memory\t%s\t%s\t%s\t%u\t%ld\t%ld\t%d\t%d\t%lu\n",
+				       fs, path_name[p], mode_name[m], counts[i],
+				       delta[M_SUNRECLAIM], delta[M_VMALLOC], bad,
+				       windows, samples);
+				free(r);
+			}
+	}
+	pthread_mutex_lock(&smp.lock);
+	smp.stop = true;
+	pthread_mutex_unlock(&smp.lock);
+	pthread_join(thread, NULL);
+	close(smp.fd);
+	close(src);
+	close(dst);
+}
+
+/*
+ * MiB of the first @len bytes of @fd not in the page cache (mincore());
+ * with @warm, reads them back in.
+ */
+static double uncached_mib(int fd, size_t len, bool warm)
+{
+	size_t pg = sysconf(_SC_PAGESIZE), n = (len + pg - 1) / pg, i, miss = 0;
+	unsigned char *vec = malloc(n);
+	void *map = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
+	char c;
+
+	if (!vec || map == MAP_FAILED || mincore(map, len, vec)) {
+		perror("mincore");
+		exit(1);
+	}
+	for (i = 0; i < n; i++)
+		if (!(vec[i] & 1)) {
+			miss++;
+			if (warm && pread(fd, &c, 1, i * pg) != 1)
+				perror("warm");
+		}
+	munmap(map, len);
+	free(vec);
+	return miss * (double)pg / MiB;
+}
+
+/* Forks a caller deduping @src into 64 x @dst, SIGKILLs it after 200 ms. */
+static double kill_one(enum dedupe_path path, int src, int dst, size_t len)
+{
+	int bad, wstatus;
+	pid_t pid = fork();
+	double k;
+
+	if (pid == 0) {
+		timed_call(path, src, dst, len, 64, &bad);
+		_exit(0);
+	}
+	usleep(200 * 1000);
+	k = now_us();
+	kill(pid, SIGKILL);
+	waitpid(pid, &wstatus, 0);
+	return (now_us() - k) / 1000;
+}
+
+/*
+ * SIGKILL a caller deduping destinations that differ only at the end.
+ * kill: src and dst wholly in the page cache before every call (what a
+ * killed call of either path evicted is read back first, and reported as
+ * killevict); killnowarm: no warm-up between calls, so each call finds
+ * dst as the previous one (of the other path) left it.
+ */
+static void bench_kill(const char *dir, const char *fs, size_t len,
+		       int samples, int cold_samples)
+{
+	static double t[2][64], ev[2][64], tc[2][64], cold[2][64];
 	int src = file_in(dir, "kill-src", len, 4);
 	int dst = file_in(dir, "kill-dst", len, 4);
 	int s, p;
 
 	if (pwrite(dst, "!", 1, len - 1) != 1 || fsync(dst))
 		perror("kill-dst");
-	file_checksum(src);
-	file_checksum(dst);
+	uncached_mib(src, len, true);
+	uncached_mib(dst, len, true);
 	for (s = 0; s < samples; s++)
 		for (p = 0; p < 2; p++) {
-			int bad, wstatus;
-			pid_t pid = fork();
-			double k;
-
-			if (pid == 0) {
-				timed_call(p, src, dst, len, 64, &bad);
-				_exit(0);
-			}
-			usleep(200 * 1000);
-			k = now_us();
-			kill(pid, SIGKILL);
-			waitpid(pid, &wstatus, 0);
-			t[p][s] = (now_us() - k) / 1000;
+			t[p][s] = kill_one(p, src, dst, len);
+			ev[p][s] = uncached_mib(dst, len, true);
+			uncached_mib(src, len, true);
+		}
+	for (s = 0; s < cold_samples; s++)
+		for (p = 0; p < 2; p++) {
+			cold[p][s] = uncached_mib(dst, len, false);
+			tc[p][s] = kill_one(p, src, dst, len);
 		}
 	for (p = 0; p < 2; p++) {
-		double max = percentile(t[p], samples, 1.0);
-
 		printf("kill\t%s\t%s\t%.1f\t%.1f\t%d\t%zu\n", fs, path_name[p],
-		       percentile(t[p], samples, 0.5), max, samples,
+		       percentile(t[p], samples, 0.5),
+		       percentile(t[p], samples, 1.0), samples,
 		       (size_t)(len / MiB));
+		printf("killnowarm\t%s\t%s\t%.1f\t%.1f\t%d\t%zu\t%.0f\n", fs,
+		       path_name[p], percentile(tc[p], cold_samples, 0.5),
+		       percentile(tc[p], cold_samples, 1.0), cold_samples,
+		       (size_t)(len / MiB), percentile(cold[p], cold_samples, 0.5));
+		printf("killevict\t%s\t%s\t%.1f\t%.1f\t%d\n", fs, path_name[p],
+		       percentile(ev[p], samples, 0.5),
+		       percentile(ev[p], samples, 1.0), samples);
 	}
 	close(src);
 	close(dst);
@@ -187,8 +564,10 @@ int main(int argc, char **argv)
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	bench_latency(argv[1], argv[2]);
+	bench_split(argv[1], argv[2]);
 	bench_throughput(argv[1], argv[2], 256 * MiB);
 	bench_scaling(argv[1], argv[2]);
-	bench_kill(argv[1], argv[2], 512 * MiB, 20);
+	bench_memory(argv[1], argv[2]);
+	bench_kill(argv[1], argv[2], 1024 * MiB, 20, 10);
 	return 0;
 }

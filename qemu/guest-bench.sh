@@ -2,20 +2,31 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # `make bench` inside the VM: both paths on btrfs and on xfs, one boot.
+# One filesystem at a time: the loop images live in the guest's RAM
+# (tmpfs), and the kill measurement needs two 1 GiB files on each.
 # usage: guest-bench.sh OUTDIR KO BENCH
 set -u
 out=$1 ko=$2 bench=$3
 . "$(dirname "$0")/guest-lib.sh"
 
+# Undoes make_fs FS: its three mounts and its image.
+drop_fs() {
+	umount "$FIDEDUPE_MNT/$1-ro" "$FIDEDUPE_MNT/$1-bind" "$FIDEDUPE_MNT/$1" &&
+	rm -f "/tmp/fidedupe-img.$1"
+}
+
 dmesg -n 1
-make_fs btrfs 2G && make_fs xfs 2G || exit 90
 load_module "$ko" || exit 91
 for fs in btrfs xfs; do
+	make_fs "$fs" 4G || exit 90
 	d=$FIDEDUPE_MNT/$fs/bench
 	mkdir -p "$d"
 	"$bench" "$d" "$fs" || exit 1
 	rm -rf "$d"
 	sync
+	drop_fs "$fs" || exit 92
 done | tee "$out/bench.tsv"
+status=${PIPESTATUS[0]}
 unload_module
 dmesg >"$out/dmesg.txt"
+exit "$status"

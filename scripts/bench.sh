@@ -9,7 +9,7 @@ kbuild=$1 build=$2
 here=$(cd "$(dirname "$0")/.." && pwd)
 out="$build/vm-bench"
 mkdir -p "$out" "$here/bench/results"
-VM_MEMORY=8G "$here/qemu/vm.sh" "$kbuild" "$out" \
+VM_MEMORY=12G "$here/qemu/vm.sh" "$kbuild" "$out" \
 	"$here/qemu/guest-bench.sh" "$out" "$build/module-bench/fidedupe.ko" \
 	"$build/bench/fidedupe_bench"
 commit=$(git -C "$here" rev-parse --short HEAD 2>/dev/null || echo unknown)
