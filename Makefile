@@ -40,14 +40,15 @@ kernel: deps
 
 module: kernel
 	@$(MAKE) -s -C $(KBUILD) M=$(CURDIR) MO=$(O)/module LLVM=-19 modules
-	@echo "module: $(O)/module/fidedupe.ko"
+	@echo "module: $(O)/module/fidedupe.ko $(O)/module/fidedupe_livepatch.ko"
 
 # rustfmt with the kernel's settings, clippy as the kernel runs it
 # (warnings are errors), checkpatch on the C and the headers.
 RUSTFMT := rustfmt --edition 2021 --config-path $(LINUX_TREE)/.rustfmt.toml
 CHECKPATCH := $(LINUX_TREE)/scripts/checkpatch.pl --no-tree --quiet \
 	--ignore FILE_PATH_CHANGES
-KERNEL_C := rust/glue.c rust/glue.h include/uapi/fidedupe.h
+KERNEL_C := rust/glue.c rust/glue.h include/uapi/fidedupe.h include/fidedupe.h \
+	livepatch/fidedupe_livepatch.c
 USER_C := $(wildcard selftests/*.c selftests/*.h tools/*.c)
 
 lint: kernel
@@ -91,8 +92,11 @@ docs: deps $(O)/tools/man-example
 check: lint docs module selftests tools
 	@scripts/check.sh $(KBUILD) $(O)
 
+# MODE=device (default): through /dev/fidedupe; MODE=livepatch: duperemove
+# through FIDEDUPERANGE with fidedupe_livepatch.ko loaded.
+MODE ?= device
 run: module tools
-	@scripts/run.sh $(KBUILD) $(O)
+	@scripts/run.sh $(KBUILD) $(O) $(MODE)
 
 # Benchmarks: the same kernel without the debug checks, in its own cache
 # directory, both paths side by side in one boot (scripts/bench.sh).

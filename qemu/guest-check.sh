@@ -2,14 +2,23 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Runs inside the test VM: load fidedupe (its KUnit suites run at load),
-# make btrfs, xfs and ext4 on loop files, run every kselftest program, then
-# reload the module with small limits and run the cases that depend on them.
+# make btrfs, xfs and ext4 on loop files, run every kselftest program; then
+# load fidedupe_livepatch and run the native-path cases again, which must
+# now show fidedupe's rules, and cycle the livepatch under load; then
+# reload the module with small limits and run the cases that depend on them,
+# through /dev/fidedupe and through the livepatch.
 # Each program's TAP goes to OUTDIR/<name>.tap for the host's count.
+# Harness arguments (-v VARIANT, -t TEST) limit the first pass and skip
+# the rest.
 # usage: guest-check.sh OUTDIR KO SELFTESTDIR [HARNESS ARGS...]
 set -u
 out=$1 ko=$2 tests=$3
 shift 3
-. "$(dirname "$0")/guest-lib.sh"
+here=$(dirname "$0")
+. "$here/guest-lib.sh"
+lp=$(dirname "$ko")/fidedupe_livepatch.ko
+# duperemove's results without the livepatch, compared with those with it.
+export FIDEDUPE_CLIENTS_BASELINE=$out/clients
 
 status=0
 dmesg -n 1
@@ -40,6 +49,20 @@ cp "$d/a" "$d/b"
 } >"$out/man-example.tap" 2>&1
 cat "$out/man-example.tap"
 rm -rf "$d"
+
+if [ $# -eq 0 ]; then
+	# FIDEDUPERANGE itself now runs fidedupe: the native-path cases again.
+	load_livepatch "$lp" || exit 95
+	for t in "$tests"/*_test; do
+		tap=$out/livepatch-$(basename "$t").tap
+		FIDEDUPE_LIVEPATCH=1 "$t" -v btrfs_native -v xfs_native >"$tap" 2>&1 || status=1
+		cat "$tap"
+	done
+	unload_livepatch || exit 96
+	"$here/guest-livepatch-cycle.sh" "$lp" "$tests/../tools/fidedupe" \
+		>"$out/livepatch-cycle.tap" 2>&1 || status=1
+	cat "$out/livepatch-cycle.tap"
+fi
 unload_module || status=92
 
 # Small limits: a request longer than max_request_bytes is shortened and a
@@ -50,6 +73,13 @@ if [ $# -eq 0 ]; then
 		"$tests/fidedupe_range_test" -t prefix_rule -t max_request_shortens \
 		>"$out/small-limits.tap" 2>&1 || status=1
 	cat "$out/small-limits.tap"
+	# The same limits on FIDEDUPERANGE through the livepatch.
+	load_livepatch "$lp" || exit 97
+	FIDEDUPE_LIVEPATCH=1 FIDEDUPE_MAX_REQUEST_BYTES=1048576 FIDEDUPE_CHUNK_BYTES=65536 \
+		"$tests/fidedupe_range_test" -t prefix_rule -t max_request_shortens \
+		-v btrfs_native -v xfs_native >"$out/small-limits-livepatch.tap" 2>&1 || status=1
+	cat "$out/small-limits-livepatch.tap"
+	unload_livepatch || status=98
 	unload_module || status=94
 fi
 dmesg >"$out/dmesg.txt"

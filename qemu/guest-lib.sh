@@ -37,3 +37,42 @@ make_fs() {
 make_all_fs() {
 	make_fs btrfs 768M && make_fs xfs 768M && make_fs ext4 64M
 }
+
+LIVEPATCH_SYSFS=/sys/kernel/livepatch/fidedupe_livepatch
+
+# wait_until SECONDS COMMAND...: polls COMMAND every 0.1 s until it succeeds.
+wait_until() {
+	local tries=$(($1 * 10))
+	shift
+	until "$@"; do
+		tries=$((tries - 1))
+		[ "$tries" -gt 0 ] || return 1
+		sleep 0.1
+	done
+}
+
+livepatch_complete() {
+	[ "$(cat "$LIVEPATCH_SYSFS/enabled" 2>/dev/null)" = 1 ] &&
+	[ "$(cat "$LIVEPATCH_SYSFS/transition" 2>/dev/null)" = 0 ]
+}
+
+livepatch_gone() {
+	[ ! -e "$LIVEPATCH_SYSFS" ]
+}
+
+# load_livepatch KO: insmod fidedupe_livepatch.ko (fidedupe.ko loaded) and
+# wait until every task runs the patched vfs_dedupe_file_range().
+load_livepatch() {
+	insmod "$1" || return 1
+	wait_until 60 livepatch_complete ||
+		{ echo "livepatch: transition did not complete" >&2; return 1; }
+}
+
+# unload_livepatch: disable the patch, wait for the unpatching transition
+# and for the patch to be freed, then rmmod.
+unload_livepatch() {
+	echo 0 >"$LIVEPATCH_SYSFS/enabled" || return 1
+	wait_until 60 livepatch_gone ||
+		{ echo "livepatch: unpatching did not complete" >&2; return 1; }
+	rmmod fidedupe_livepatch
+}

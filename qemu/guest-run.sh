@@ -2,10 +2,12 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # `make run` inside the test VM: a small btrfs with duplicate files,
-# deduped through /dev/fidedupe, with the space shared before and after.
-# usage: guest-run.sh KO FIDEDUPE_TOOL
+# deduped through /dev/fidedupe (MODE device) or by an unmodified
+# duperemove through FIDEDUPERANGE with fidedupe_livepatch loaded (MODE
+# livepatch), with the space shared before and after.
+# usage: guest-run.sh KO FIDEDUPE_TOOL [device|livepatch]
 set -eu
-ko=$1 tool=$2
+ko=$1 tool=$2 mode=${3:-device}
 . "$(dirname "$0")/guest-lib.sh"
 
 dmesg -n 1
@@ -26,9 +28,23 @@ sums_before=$(md5sum original copy1 copy2 copy3 near-copy)
 echo "== space before (btrfs filesystem du)"
 btrfs filesystem du -s --raw .
 echo
-echo "== dedupe original into each file through /dev/fidedupe (16 MiB chunks:"
-echo "   the near copy keeps its first two chunks shared, the prefix rule)"
-"$tool" original copy1 copy2 copy3 near-copy || true
+counters() {
+	grep -E '^(calls|calls_fideduperange|destinations_same|bytes_deduped) ' \
+		/sys/kernel/debug/fidedupe/stats | paste -sd' '
+}
+if [ "$mode" = livepatch ]; then
+	load_livepatch "$(dirname "$ko")/fidedupe_livepatch.ko"
+	echo "== fidedupe_livepatch loaded: vfs_dedupe_file_range() is fidedupe's"
+	grep . /sys/kernel/livepatch/fidedupe_livepatch/{enabled,transition}
+	echo "== fidedupe counters before: $(counters)"
+	echo "== duperemove -dr . (unmodified; it calls FIDEDUPERANGE)"
+	duperemove -dr . 2>&1 | tail -n 4
+	echo "== fidedupe counters after:  $(counters)"
+else
+	echo "== dedupe original into each file through /dev/fidedupe (16 MiB chunks:"
+	echo "   the near copy keeps its first two chunks shared, the prefix rule)"
+	"$tool" original copy1 copy2 copy3 near-copy || true
+fi
 sync
 echo
 echo "== space after"
@@ -41,5 +57,6 @@ else
 	exit 1
 fi
 cd /
+[ "$mode" != livepatch ] || unload_livepatch
 unload_module
 dmesg >"${OUT:-/tmp}/dmesg.txt"

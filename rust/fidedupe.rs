@@ -2,18 +2,21 @@
 
 //! fidedupe: the VFS layer of the `FIDEDUPERANGE` ioctl, mainline's
 //! `vfs_dedupe_file_range()`, in Rust, served through the misc device
-//! `/dev/fidedupe`.
+//! `/dev/fidedupe` and, once `fidedupe_livepatch.ko` is loaded, through
+//! `FIDEDUPERANGE` itself.
 //!
 //! - `rules.rs`: range arithmetic, check order, chunks, status (pure, KUnit).
 //! - `engine.rs`: one call over files seen through a trait (KUnit).
 //! - `file.rs`: that trait for real `struct file`s.
-//! - `request.rs`: the ioctl's user-memory structures and destination walk.
+//! - `request.rs`: the ioctl's structures and the destination walk.
+//! - `livepatch.rs`: the `vfs_dedupe_file_range()` entry for the livepatch.
 //! - `stats.rs`: debugfs counters.
 //!
 //! See `Documentation/fidedupe.rst` for the rules and their reasons.
 
 mod engine;
 mod file;
+mod livepatch;
 mod request;
 mod rules;
 mod stats;

@@ -2,8 +2,8 @@
 
 //! A file named by a request, as a small safe type over `struct file`.
 //!
-//! [`OpenFile`] holds a reference taken with `fget()` for the duration of
-//! the call and answers the questions of [`RemapFile`] through the kernel's
+//! [`OpenFile`] holds a reference taken with `fget()` (or `get_file()` on
+//! the file an ioctl was issued on) for the duration of the call and answers the questions of [`RemapFile`] through the kernel's
 //! exported functions and the one-line C helpers of `glue.c`.
 
 use kernel::{bindings, fs::LocalFile, prelude::*, sync::aref::ARef};
@@ -48,6 +48,24 @@ impl OpenFile {
     pub(crate) fn get(fd: i64) -> Result<Self> {
         let file = LocalFile::fget(fd_number(fd)?)?;
         Ok(Self(file))
+    }
+
+    /// Takes a reference of its own to the file an ioctl was issued on.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` is a valid `struct file`, not an `O_PATH` file, that the
+    /// current task looked up in its own descriptor table (as `fs/ioctl.c`
+    /// does with `fdget()`) and keeps referenced until this function
+    /// returns.
+    pub(crate) unsafe fn from_raw(ptr: *mut bindings::file) -> Self {
+        // SAFETY: `ptr` is valid and referenced for the duration of this
+        // call (function contract), and `ARef::from` takes a reference of
+        // our own with `get_file()` that keeps it valid afterwards. The file
+        // is in the current task's descriptor table, so as for
+        // `LocalFile::fget()`, any `fdget_pos()` that did not take
+        // `f_pos_lock` is on this thread.
+        Self(ARef::from(unsafe { LocalFile::from_raw_file(ptr) }))
     }
 
     fn as_ptr(&self) -> *mut bindings::file {

@@ -2,7 +2,8 @@
 /*
  * fidedupe: C glue for static inline kernel helpers and macros that have
  * no Rust binding.  Each function is a single expression; the rules that
- * use them live in the Rust crate.
+ * use them live in the Rust crate.  Also the export of the crate's
+ * vfs_dedupe_file_range() entry point.
  */
 
 #include <linux/fs.h>
@@ -11,6 +12,13 @@
 #include <linux/cred.h>
 
 #include "glue.h"
+#include "../include/fidedupe.h"
+
+/*
+ * Defined in rust/livepatch.rs; exported for fidedupe_livepatch.ko, which
+ * makes it the kernel's vfs_dedupe_file_range().
+ */
+EXPORT_SYMBOL_GPL(fidedupe_vfs_dedupe_file_range);
 
 bool fidedupe_fatal_signal_pending(void)
 {

@@ -1,12 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The `FIDEDUPE_IOC_DEDUPE_RANGE` ioctl: the user-visible structures of
-//! `include/uapi/fidedupe.h` and `linux/fs.h`, and the walk over the
-//! destinations in user memory.
+//! The two ways a call arrives, and the walk over its destinations they
+//! share: the user-visible structures of `include/uapi/fidedupe.h` and
+//! `linux/fs.h`, records in user memory for `/dev/fidedupe`
+//! (`FIDEDUPE_IOC_DEDUPE_RANGE`), and the kernel's copy of the records for
+//! `FIDEDUPERANGE` itself when the livepatch routes it here.
 //!
-//! Destinations are read, processed and written back one record at a time,
-//! so the kernel memory a call uses does not depend on `dest_count`, and
-//! mainline's `PAGE_SIZE` limit on the copy-in does not apply.
+//! Through `/dev/fidedupe`, destinations are read, processed and written
+//! back one record at a time, so the kernel memory a call uses does not
+//! depend on `dest_count`, and mainline's `PAGE_SIZE` limit on the copy-in
+//! does not apply.  Through `FIDEDUPERANGE`, `fs/ioctl.c` has already
+//! copied the array in (and applied that limit) and copies it back out.
 
 use core::mem::size_of;
 
@@ -15,7 +19,7 @@ use kernel::{
     ioctl::_IOW,
     prelude::*,
     transmute::{AsBytes, FromBytes},
-    uaccess::{UserPtr, UserSlice},
+    uaccess::{UserPtr, UserSlice, UserSliceReader, UserSliceWriter},
 };
 
 use crate::engine::{self, Caller, Limits};
@@ -44,6 +48,16 @@ struct RangeHeader {
     reserved2: u32,
 }
 
+impl RangeHeader {
+    /// The reserved fields must be zero; checked before anything else.
+    fn check_reserved(&self) -> Result {
+        if self.reserved1 != 0 || self.reserved2 != 0 {
+            return Err(EINVAL);
+        }
+        Ok(())
+    }
+}
+
 /// `struct file_dedupe_range_info` (`linux/fs.h`).
 #[repr(C)]
 #[derive(Clone, Copy, Default)]
@@ -60,6 +74,7 @@ const _: () = {
     assert!(size_of::<FidedupeArgs>() == 24);
     assert!(size_of::<RangeHeader>() == size_of::<bindings::file_dedupe_range>());
     assert!(size_of::<RangeInfo>() == size_of::<bindings::file_dedupe_range_info>());
+    assert!(core::mem::offset_of!(bindings::file_dedupe_range, info) == size_of::<RangeHeader>());
     assert!(
         core::mem::offset_of!(RangeInfo, bytes_deduped)
             == core::mem::offset_of!(bindings::file_dedupe_range_info, bytes_deduped)
@@ -85,12 +100,102 @@ unsafe impl AsBytes for RangeInfo {}
 /// The ioctl number of `FIDEDUPE_IOC_DEDUPE_RANGE`.
 pub(crate) const FIDEDUPE_IOC_DEDUPE_RANGE: u32 = _IOW::<FidedupeArgs>(0xfd, 0x01);
 
-/// Runs one `FIDEDUPE_IOC_DEDUPE_RANGE` call with `arg` the user address of
-/// a `struct fidedupe_args`.
+/// The destination records of one call, read in order and each written
+/// back with its result: user memory for `/dev/fidedupe`, the kernel's copy
+/// of the array for `FIDEDUPERANGE` (livepatch mode).
+trait DestRecords {
+    /// Reads the next record.
+    fn read_next(&mut self) -> Result<RangeInfo>;
+    /// Writes back the record last read, with its result filled in.
+    fn write_back(&mut self, info: &RangeInfo) -> Result;
+}
+
+/// The records in user memory, one read and one write per destination.
+struct UserRecords {
+    reader: UserSliceReader,
+    writer: UserSliceWriter,
+}
+
+impl DestRecords for UserRecords {
+    fn read_next(&mut self) -> Result<RangeInfo> {
+        self.reader.read()
+    }
+
+    fn write_back(&mut self, info: &RangeInfo) -> Result {
+        self.writer.write(info)
+    }
+}
+
+/// The records of a `struct file_dedupe_range` in kernel memory.
+struct KernelRecords<'a> {
+    infos: &'a mut [RangeInfo],
+    next: usize,
+}
+
+impl DestRecords for KernelRecords<'_> {
+    fn read_next(&mut self) -> Result<RangeInfo> {
+        let info = *self.infos.get(self.next).ok_or(EINVAL)?;
+        self.next += 1;
+        Ok(info)
+    }
+
+    fn write_back(&mut self, info: &RangeInfo) -> Result {
+        let slot = self
+            .next
+            .checked_sub(1)
+            .and_then(|i| self.infos.get_mut(i))
+            .ok_or(EINVAL)?;
+        *slot = *info;
+        Ok(())
+    }
+}
+
+/// The walk both entry points share: checks the source, then dedupes each
+/// destination and writes its result back.
 ///
 /// A failure of the call itself (malformed arguments, a bad source, a
 /// fault, a fatal signal) is returned; a failure of one destination is
 /// written to its `status` and the others go on.
+fn dedupe_records(
+    src: &OpenFile,
+    header: &RangeHeader,
+    records: &mut impl DestRecords,
+    limits: Limits,
+    caller: &impl Caller,
+    stats: &Stats,
+) -> Result {
+    let src_range = engine::check_source(src, header.src_offset, header.src_length)?;
+
+    for _ in 0..header.dest_count {
+        if caller.fatal_signal_pending() {
+            return Err(EINTR);
+        }
+        let mut info = records.read_next()?;
+        let outcome = if info.reserved != 0 {
+            DestOutcome::failed(EINVAL)
+        } else {
+            match OpenFile::get(info.dest_fd) {
+                Ok(dest) => engine::dedupe_destination(
+                    src,
+                    src_range,
+                    &dest,
+                    info.dest_offset,
+                    limits,
+                    caller,
+                )?,
+                Err(err) => DestOutcome::failed(err),
+            }
+        };
+        stats.record_destination(&outcome);
+        info.status = outcome.status;
+        info.bytes_deduped = outcome.bytes_deduped;
+        records.write_back(&info)?;
+    }
+    Ok(())
+}
+
+/// Runs one `FIDEDUPE_IOC_DEDUPE_RANGE` call with `arg` the user address of
+/// a `struct fidedupe_args`.
 pub(crate) fn dedupe_ioctl(
     arg: usize,
     limits: Limits,
@@ -108,43 +213,99 @@ pub(crate) fn dedupe_ioctl(
         UserSlice::new(UserPtr::from_addr(range_addr), size_of::<RangeHeader>())
             .reader()
             .read()?;
-    if header.reserved1 != 0 || header.reserved2 != 0 {
-        return Err(EINVAL);
-    }
-
+    header.check_reserved()?;
     let src = OpenFile::get(args.src_fd)?;
-    let src_range = engine::check_source(&src, header.src_offset, header.src_length)?;
 
-    let count = usize::from(header.dest_count);
     let infos = UserSlice::new(
         UserPtr::from_addr(range_addr.wrapping_add(size_of::<RangeHeader>())),
-        count * size_of::<RangeInfo>(),
+        usize::from(header.dest_count) * size_of::<RangeInfo>(),
     );
-    let (mut reader, mut writer) = infos.reader_writer();
-    for _ in 0..count {
-        if caller.fatal_signal_pending() {
-            return Err(EINTR);
+    let (reader, writer) = infos.reader_writer();
+    let mut records = UserRecords { reader, writer };
+    dedupe_records(&src, &header, &mut records, limits, caller, stats)
+}
+
+/// Runs one `FIDEDUPERANGE` call on the kernel's copy of the user's
+/// `struct file_dedupe_range`, as `vfs_dedupe_file_range()` does.
+///
+/// # Safety
+///
+/// `src` is a valid `struct file` referenced for the duration of the call,
+/// and `range` points to a `struct file_dedupe_range` followed by
+/// `dest_count` records, in kernel memory that nothing else accesses during
+/// the call (`ioctl_file_dedupe_range()`'s `memdup_user()` copy).
+pub(crate) unsafe fn dedupe_kernel_range(
+    src: *mut bindings::file,
+    range: *mut bindings::file_dedupe_range,
+    limits: Limits,
+    caller: &impl Caller,
+    stats: &Stats,
+) -> Result {
+    // SAFETY: `range` is valid for reads of the header (function contract);
+    // `RangeHeader` has its layout (asserted above) and any bit pattern.
+    let header = unsafe { range.cast::<RangeHeader>().read() };
+    header.check_reserved()?;
+    // SAFETY: by the function contract, `dest_count` records follow the
+    // header, in memory only this call accesses; `RangeInfo` has the
+    // layout of `struct file_dedupe_range_info` (asserted above) and
+    // accepts any bit pattern.
+    let infos = unsafe {
+        core::slice::from_raw_parts_mut(
+            range.add(1).cast::<RangeInfo>(),
+            usize::from(header.dest_count),
+        )
+    };
+    // SAFETY: `src` is valid and referenced for the call (function
+    // contract).
+    let src = unsafe { OpenFile::from_raw(src) };
+    let mut records = KernelRecords { infos, next: 0 };
+    dedupe_records(&src, &header, &mut records, limits, caller, stats)
+}
+
+#[kunit_tests(fidedupe_request)]
+mod tests {
+    use super::*;
+
+    fn info(dest_fd: i64) -> RangeInfo {
+        RangeInfo {
+            dest_fd,
+            ..RangeInfo::default()
         }
-        let mut info: RangeInfo = reader.read()?;
-        let outcome = if info.reserved != 0 {
-            DestOutcome::failed(EINVAL)
-        } else {
-            match OpenFile::get(info.dest_fd) {
-                Ok(dest) => engine::dedupe_destination(
-                    &src,
-                    src_range,
-                    &dest,
-                    info.dest_offset,
-                    limits,
-                    caller,
-                )?,
-                Err(err) => DestOutcome::failed(err),
-            }
-        };
-        stats.record_destination(&outcome);
-        info.status = outcome.status;
-        info.bytes_deduped = outcome.bytes_deduped;
-        writer.write(&info)?;
     }
-    Ok(())
+
+    #[test]
+    fn kernel_records_in_order_and_in_place() -> Result {
+        let mut infos = [info(3), info(4)];
+        let mut records = KernelRecords {
+            infos: &mut infos,
+            next: 0,
+        };
+        // Nothing to write back before the first read.
+        assert_eq!(records.write_back(&info(9)), Err(EINVAL));
+
+        let mut first = records.read_next()?;
+        assert_eq!(first.dest_fd, 3);
+        first.status = -22;
+        first.bytes_deduped = 4096;
+        records.write_back(&first)?;
+        let second = records.read_next()?;
+        assert_eq!(second.dest_fd, 4);
+        // dest_count records and no more.
+        assert_eq!(records.read_next().map(|i| i.dest_fd), Err(EINVAL));
+
+        assert_eq!((infos[0].status, infos[0].bytes_deduped), (-22, 4096));
+        assert_eq!((infos[1].status, infos[1].bytes_deduped), (0, 0));
+        Ok(())
+    }
+
+    #[test]
+    fn reserved_header_fields_fail_the_call() {
+        let mut header = RangeHeader::default();
+        assert_eq!(header.check_reserved(), Ok(()));
+        header.reserved1 = 1;
+        assert_eq!(header.check_reserved(), Err(EINVAL));
+        header.reserved1 = 0;
+        header.reserved2 = 1;
+        assert_eq!(header.check_reserved(), Err(EINVAL));
+    }
 }

@@ -32,6 +32,7 @@ const COUNTED_ERRNOS: [(Error, &str); 11] = [
 /// Counters of calls and destinations.
 pub(crate) struct Stats {
     calls: Atomic<u64>,
+    calls_fideduperange: Atomic<u64>,
     calls_failed: Atomic<u64>,
     calls_interrupted: Atomic<u64>,
     destinations: Atomic<u64>,
@@ -47,6 +48,7 @@ impl Stats {
     pub(crate) const fn new() -> Self {
         Self {
             calls: Atomic::new(0),
+            calls_fideduperange: Atomic::new(0),
             calls_failed: Atomic::new(0),
             calls_interrupted: Atomic::new(0),
             destinations: Atomic::new(0),
@@ -77,6 +79,12 @@ impl Stats {
         }
     }
 
+    /// Records that a call came through `FIDEDUPERANGE` (the livepatch)
+    /// rather than `/dev/fidedupe`; [`Stats::record_call`] counts it too.
+    pub(crate) fn record_fideduperange_call(&self) {
+        self.calls_fideduperange.fetch_add(1, Relaxed);
+    }
+
     /// Records the outcome of one destination.
     pub(crate) fn record_destination(&self, outcome: &DestOutcome) {
         self.destinations.fetch_add(1, Relaxed);
@@ -96,6 +104,7 @@ impl fmt::Debug for Stats {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let rows = [
             ("calls", &self.calls),
+            ("calls_fideduperange", &self.calls_fideduperange),
             ("calls_failed", &self.calls_failed),
             ("calls_interrupted", &self.calls_interrupted),
             ("destinations", &self.destinations),

@@ -34,7 +34,10 @@ fi
 
 # kselftest_harness: "# Totals: pass:P fail:F xfail:X xpass:Y skip:S error:E"
 # One file per program; a program that printed no totals counts as failed.
-for t in "$build"/selftests/*_test small-limits man-example; do
+# The native-path cases again with the livepatch: livepatch-<program>.tap.
+for t in "$build"/selftests/*_test small-limits man-example \
+	 $(cd "$build/selftests" && printf 'livepatch-%s ' *_test) livepatch-cycle \
+	 small-limits-livepatch; do
 	tap="$out/$(basename "$t").tap"
 	totals=$(sed -n 's/^# Totals: pass:\([0-9]*\) fail:\([0-9]*\) .*skip:\([0-9]*\) error:\([0-9]*\).*/\1 \2 \3 \4/p' \
 		 "$tap" 2>/dev/null | tail -n1)

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * The fixture every fidedupe selftest uses: a fresh directory on btrfs or
- * xfs, /dev/fidedupe open, and the path (native or module) under test.
+ * xfs, /dev/fidedupe open, the path (native or module) under test, and
+ * whether the native path runs mainline's rules or, with
+ * fidedupe_livepatch loaded (FIDEDUPE_LIVEPATCH=1), fidedupe's.
  * Include once per test program, after nothing else.
  */
 #ifndef FIDEDUPE_DEDUPE_FIXTURE_H
@@ -22,6 +24,7 @@ FIXTURE(dedupe) {
 	int dev;
 	enum dedupe_path path;
 	const char *fs;
+	bool mainline_rules;	/* the call runs mainline's C */
 };
 
 /* The fixture's data under a plain struct name, for helper functions. */
@@ -44,6 +47,14 @@ FIXTURE_SETUP(dedupe)
 	ASSERT_NE(NULL, mkdtemp(self->dir)) TH_LOG("mkdtemp %s: %m", self->dir);
 	self->path = variant->path;
 	self->fs = variant->fs;
+	/* The run says which rules to expect; the system must agree. */
+	if (livepatch_expected())
+		ASSERT_TRUE(livepatch_complete())
+			TH_LOG("FIDEDUPE_LIVEPATCH=1 but the patch is not enabled and complete");
+	if (!livepatch_expected())
+		ASSERT_NE(1, livepatch_attr("enabled"))
+			TH_LOG("fidedupe_livepatch is enabled; set FIDEDUPE_LIVEPATCH=1");
+	self->mainline_rules = self->path == PATH_NATIVE && !livepatch_expected();
 	self->dev = open("/dev/fidedupe", O_RDWR | O_CLOEXEC);
 	ASSERT_LE(0, self->dev) TH_LOG("open /dev/fidedupe: %m");
 }
@@ -104,9 +115,17 @@ static inline int dedupe_one(struct dedupe_fixture *self, int64_t src, uint64_t 
 }
 
 /*
- * The expected value on each path: mainline's measured behaviour on the
- * native path, fidedupe's rule on the module path.
+ * The expected value of what vfs_dedupe_file_range() decides: mainline's
+ * measured behaviour on the native path, fidedupe's rule on the module
+ * path and on the native path with the livepatch.
  */
-#define WANT(native, module) (self->path == PATH_NATIVE ? (native) : (module))
+#define WANT(mainline, fidedupe) (self->mainline_rules ? (mainline) : (fidedupe))
+
+/*
+ * The expected value of what ioctl_file_dedupe_range() in fs/ioctl.c
+ * decides before it calls vfs_dedupe_file_range() (its PAGE_SIZE limit on
+ * the copy-in): the native path keeps it even with the livepatch.
+ */
+#define WANT_COPYIN(native, module) (self->path == PATH_NATIVE ? (native) : (module))
 
 #endif /* FIDEDUPE_DEDUPE_FIXTURE_H */

@@ -36,6 +36,59 @@ static inline const char *fidedupe_mnt_root(void)
 	return root ? root : "/tmp/fidedupe";
 }
 
+/* Reads one counter of /sys/kernel/debug/fidedupe/stats, or -1. */
+static inline long long stat_counter(const char *name)
+{
+	FILE *f = fopen("/sys/kernel/debug/fidedupe/stats", "r");
+	char key[64];
+	long long v, found = -1;
+
+	if (!f)
+		return -1;
+	while (fscanf(f, "%63s %lld", key, &v) == 2)
+		if (!strcmp(key, name))
+			found = v;
+	fclose(f);
+	return found;
+}
+
+#define LIVEPATCH_SYSFS "/sys/kernel/livepatch/fidedupe_livepatch"
+
+/* Reads "<LIVEPATCH_SYSFS>/<attr>" as an integer; -1 if it is not there. */
+static inline int livepatch_attr(const char *attr)
+{
+	char p[128];
+	FILE *f;
+	int v = -1;
+
+	snprintf(p, sizeof(p), "%s/%s", LIVEPATCH_SYSFS, attr);
+	f = fopen(p, "r");
+	if (!f)
+		return -1;
+	if (fscanf(f, "%d", &v) != 1)
+		v = -1;
+	fclose(f);
+	return v;
+}
+
+/*
+ * Whether the test run expects fidedupe_livepatch to be loaded, enabled
+ * and done with its transition (FIDEDUPE_LIVEPATCH=1, set by the guest
+ * script); the fixtures assert that the system agrees.
+ */
+static inline bool livepatch_expected(void)
+{
+	const char *v = getenv("FIDEDUPE_LIVEPATCH");
+
+	return v && !strcmp(v, "1");
+}
+
+/* The livepatch is enabled and every task runs the patched function. */
+static inline bool livepatch_complete(void)
+{
+	return livepatch_attr("enabled") == 1 && livepatch_attr("transition") == 0;
+}
+
 /* A struct file_dedupe_range with room for @count destinations. */
 static inline struct file_dedupe_range *range_alloc(unsigned int count)
 {

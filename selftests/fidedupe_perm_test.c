@@ -214,9 +214,9 @@ TEST_F(dedupe, immutable_source)
 	ret = dedupe_one(self, src, 0, LEN, dst, 0, &status, &bytes);
 	ASSERT_EQ(0, set_immutable(src, false));
 	ASSERT_EQ(WANT(0, -EPERM), ret);
-	if (self->path == PATH_NATIVE)
+	if (self->mainline_rules)
 		EXPECT_EQ(FILE_DEDUPE_RANGE_SAME, status);
-	if (self->path == PATH_MODULE)
+	if (!self->mainline_rules)
 		EXPECT_EQ(0, shared_bytes(dst, 0, LEN));
 	EXPECT_EQ(sum, file_checksum(src));
 }
@@ -289,7 +289,7 @@ TEST_F(dedupe, swapfile_source)
 	ret = dedupe_one(self, swap, 0, LEN, dst, 0, &status, &bytes);
 	EXPECT_EQ(0, swapoff(path));
 	ASSERT_EQ(WANT(0, -ETXTBSY), ret);
-	if (self->path == PATH_NATIVE)
+	if (self->mainline_rules)
 		EXPECT_EQ(native_swapfile_errno(self), status);
 	EXPECT_EQ(0, shared_bytes(dst, 0, LEN));
 	EXPECT_EQ(sum, file_checksum(swap));
