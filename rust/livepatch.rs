@@ -19,11 +19,11 @@ use crate::{file::CurrentTask, limits, request, stats::STATS};
 ///
 /// # Safety
 ///
-/// The caller is `ioctl_file_dedupe_range()`, through the livepatch: `file`
-/// is the file the ioctl was issued on, held with `fdget()` for the call,
-/// and `same` is that function's `memdup_user()` copy of the user's
-/// `struct file_dedupe_range`, with `dest_count` records, used by nothing
-/// else until this function returns.
+/// The caller is `ioctl_file_dedupe_range()`, through the livepatch, in
+/// the task that issued the ioctl: `file` is the file the ioctl was issued
+/// on, held with `fdget()` for the call, and `same` is that function's
+/// `memdup_user()` copy of the user's `struct file_dedupe_range`, with
+/// `dest_count` records, used by nothing else until this function returns.
 #[no_mangle]
 unsafe extern "C" fn fidedupe_vfs_dedupe_file_range(
     file: *mut bindings::file,

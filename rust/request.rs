@@ -230,10 +230,12 @@ pub(crate) fn dedupe_ioctl(
 ///
 /// # Safety
 ///
-/// `src` is a valid `struct file` referenced for the duration of the call,
-/// and `range` points to a `struct file_dedupe_range` followed by
-/// `dest_count` records, in kernel memory that nothing else accesses during
-/// the call (`ioctl_file_dedupe_range()`'s `memdup_user()` copy).
+/// `src` is the file the current task's ioctl was issued on, looked up in
+/// its descriptor table and held for the duration of the call (the
+/// `fdget()` of `fs/ioctl.c`). `range` points to a `struct
+/// file_dedupe_range` followed by `dest_count` records, in kernel memory
+/// aligned for `u64` that nothing else accesses during the call
+/// (`ioctl_file_dedupe_range()`'s `memdup_user()` copy).
 pub(crate) unsafe fn dedupe_kernel_range(
     src: *mut bindings::file,
     range: *mut bindings::file_dedupe_range,
@@ -246,17 +248,18 @@ pub(crate) unsafe fn dedupe_kernel_range(
     let header = unsafe { range.cast::<RangeHeader>().read() };
     header.check_reserved()?;
     // SAFETY: by the function contract, `dest_count` records follow the
-    // header, in memory only this call accesses; `RangeInfo` has the
-    // layout of `struct file_dedupe_range_info` (asserted above) and
-    // accepts any bit pattern.
+    // header (at `range.add(1)`, the offset of `info`, asserted above), in
+    // aligned memory only this call accesses; `RangeInfo` has the layout
+    // of `struct file_dedupe_range_info` (asserted above) and accepts any
+    // bit pattern.
     let infos = unsafe {
         core::slice::from_raw_parts_mut(
             range.add(1).cast::<RangeInfo>(),
             usize::from(header.dest_count),
         )
     };
-    // SAFETY: `src` is valid and referenced for the call (function
-    // contract).
+    // SAFETY: `src` is the ioctl's own file, looked up by the current task
+    // and held for the call (function contract).
     let src = unsafe { OpenFile::from_raw(src) };
     let mut records = KernelRecords { infos, next: 0 };
     dedupe_records(&src, &header, &mut records, limits, caller, stats)

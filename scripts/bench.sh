@@ -15,7 +15,7 @@ VM_MEMORY=12G "$here/qemu/vm.sh" "$kbuild" "$out" \
 commit=$(git -C "$here" rev-parse --short HEAD 2>/dev/null || echo unknown)
 name="$here/bench/results/$(date -u +%Y-%m-%d)-$commit"
 python3 "$here/bench/report.py" "$out/bench.tsv" "$name" \
-	"$(make -s -C "$kbuild" kernelversion 2>/dev/null || echo 7.3)" \
+	"$(make -s --no-print-directory -C "$kbuild" kernelversion 2>/dev/null || echo 7.3)" \
 	"$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')" \
 	"TCG (qemu-system-x86_64 --disable-kvm)" "$commit"
 echo "bench: $name.md and $name.png"

@@ -15,7 +15,7 @@ export RUST_LIB_SRC PATH="$HOME/.cargo/bin:$PATH"
 
 frags=(); for f in "$@"; do frags+=("$(realpath "$f")"); done
 set -- "${frags[@]}"
-kver=$(make -s -C "$LINUX_TREE" kernelversion)
+kver=$(make -s --no-print-directory -C "$LINUX_TREE" kernelversion)
 # The key is what decides the .config: the fragments, in order.
 key=$(cat "$@" | sha256sum | cut -c1-12)
 B="$CACHE/kbuild-$kver-$key"
