@@ -44,10 +44,14 @@ def main():
     def ratio(n, m, i):
         return f"{float(m[i]) / float(n[i]):.3f}"
 
+    def header(*cells):
+        """A Markdown table's header row and its separator."""
+        return ["| " + " | ".join(cells) + " |",
+                "|" + " --- |" * len(cells)]
+
     md += ["## Per-call latency, 4 KiB identical ranges", "",
-           "| fs | native median µs | module median µs | ratio | native p99 µs "
-           "| module p99 µs | ratio | calls per path |",
-           "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+           *header("fs", "native median µs", "module median µs", "ratio",
+                   "native p99 µs", "module p99 µs", "ratio", "calls per path")]
     for fs, n, m in paired("latency"):
         md.append(f"| {fs} | {n[0]} | {m[0]} | {ratio(n, m, 0)} "
                   f"| {n[1]} | {m[1]} | {ratio(n, m, 1)} | {n[2]} |")
@@ -64,9 +68,9 @@ def main():
     md += ["", "## Fixed cost of a call, stage by stage", "",
            "Each stage stops a call earlier than the next; median µs over "
            "the calls, the same interleaving as the latency rows.", "",
-           "| fs | stage | native median µs | module median µs | module − native µs "
-           "| ratio | native p99 | module p99 | calls |",
-           "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+           *header("fs", "stage", "native median µs", "module median µs",
+                   "module − native µs", "ratio", "native p99", "module p99",
+                   "calls")]
     for fs in ("btrfs", "xfs"):
         for stage, what in stages:
             d = split.get((fs, stage), {})
@@ -79,13 +83,12 @@ def main():
                       f"| {m[0] - n[0]:+.1f} | {m[0] / n[0]:.3f} | {n[1]:.1f} "
                       f"| {m[1]:.1f} | {n[2]} |")
     md += ["", "## Throughput, identical ranges, warm page cache", "",
-           "| fs | bytes | native MiB/s | module MiB/s | ratio module/native |",
-           "| --- | --- | --- | --- | --- |"]
+           *header("fs", "bytes", "native MiB/s", "module MiB/s",
+                   "ratio module/native")]
     for fs, n, m in paired("throughput"):
         md.append(f"| {fs} | {n[1]} | {n[0]} | {m[0]} | {ratio(n, m, 0)} |")
     md += ["", "## Destination scaling, 4 KiB per destination", "",
-           "| fs | dest_count | native µs/dest | module µs/dest |",
-           "| --- | --- | --- | --- |"]
+           *header("fs", "dest_count", "native µs/dest", "module µs/dest")]
     scal = defaultdict(dict)
     for fs, path, count, us, status in rows["scaling"]:
         scal[(fs, int(count))][path] = us if status == "0" else f"error {status}"
@@ -107,19 +110,18 @@ def main():
                   f"counters may lag the truth by up to {kib} KiB either way")
     md += ["", "Calibration, a known allocation through the same method "
            "(n open files: n × (sizeof filp + 8) KiB expected):", "",
-           "| fs | files held | expected KiB | peak ΔSUnreclaim KiB "
-           "| peak ΔVmallocUsed KiB |", "| --- | --- | --- | --- | --- |"]
+           *header("fs", "files held", "expected KiB", "peak ΔSUnreclaim KiB",
+                   "peak ΔVmallocUsed KiB")]
     for fs, n, exp, sunr, vm in rows["memcal"]:
         md.append(f"| {fs} | {n} | {exp} | {sunr} | {vm} |")
     mem = defaultdict(dict)
     for fs, path, mode, count, sunr, vm, status, windows, n in rows["memory"]:
         mem[(fs, mode, int(count))][path] = \
             (sunr, vm, n) if status == "0" else (f"error {status}", "", n)
-    md += ["", "| fs | mode | dest_count | native peak ΔSUnreclaim KiB "
-           "| module peak ΔSUnreclaim KiB | native peak ΔVmalloc KiB "
-           "| module peak ΔVmalloc KiB | 32 B × dest_count, KiB "
-           "| meminfo samples native / module |",
-           "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    md += ["", *header("fs", "mode", "dest_count", "native peak ΔSUnreclaim KiB",
+                       "module peak ΔSUnreclaim KiB", "native peak ΔVmalloc KiB",
+                       "module peak ΔVmalloc KiB", "32 B × dest_count, KiB",
+                       "meminfo samples native / module")]
     for (fs, mode, count) in sorted(mem, key=lambda k: (k[0], k[1], k[2])):
         d = mem[(fs, mode, count)]
         if "none" in d:
@@ -137,26 +139,26 @@ def main():
            "Warm: source and destination wholly in the page cache before "
            "every call (what the previous killed call evicted is read back "
            "first).", "",
-           "| fs | MiB per destination | native median ms | native max ms "
-           "| module median ms | module max ms | median native/module | samples |",
-           "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+           *header("fs", "MiB per destination", "native median ms", "native max ms",
+                   "module median ms", "module max ms", "median native/module",
+                   "samples")]
     for fs, n, m in paired("kill"):
         md.append(f"| {fs} | {n[3]} | {n[0]} | {n[1]} | {m[0]} | {m[1]} "
                   f"| {float(n[0]) / float(m[0]):.1f} | {n[2]} |")
     md += ["", "No warm-up between calls (as in earlier runs): each call finds "
            "the destination as the previous killed call, of the other path, "
            "left it; the first native call follows a warm-up.", "",
-           "| fs | MiB per destination | dst MiB out of cache before the call, "
-           "median, native / module | native median ms "
-           "| native max ms | module median ms | module max ms | samples |",
-           "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+           *header("fs", "MiB per destination",
+                   "dst MiB out of cache before the call, median, native / module",
+                   "native median ms", "native max ms", "module median ms",
+                   "module max ms", "samples")]
     for fs, n, m in paired("killnowarm"):
         md.append(f"| {fs} | {n[3]} | {n[4]} / {m[4]} | {n[0]} | {n[1]} | {m[0]} "
                   f"| {m[1]} | {n[2]} |")
     md += ["", "Destination MiB out of the page cache after a killed call "
            "(measured before the warm-up of the next):", "",
-           "| fs | after native, median | max | after module, median | max | samples |",
-           "| --- | --- | --- | --- | --- | --- |"]
+           *header("fs", "after native, median", "max", "after module, median",
+                   "max", "samples")]
     for fs, n, m in paired("killevict"):
         md.append(f"| {fs} | {n[0]} | {n[1]} | {m[0]} | {m[1]} | {n[2]} |")
     open(stem + ".md", "w").write("\n".join(md) + "\n")
