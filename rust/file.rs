@@ -3,8 +3,9 @@
 //! A file named by a request, as a small safe type over `struct file`.
 //!
 //! [`OpenFile`] holds a reference taken with `fget()` (or `get_file()` on
-//! the file an ioctl was issued on) for the duration of the call and answers the questions of [`RemapFile`] through the kernel's
-//! exported functions and the one-line C helpers of `glue.c`.
+//! the file an ioctl was issued on) for the duration of the call and
+//! answers the questions of [`RemapFile`] through the kernel's exported
+//! functions and the one-line C helpers of `glue.c`.
 
 use kernel::{bindings, fs::LocalFile, prelude::*, sync::aref::ARef};
 
