@@ -10,6 +10,9 @@ kbuild=$1 out=$2
 shift 2
 mkdir -p "$out"
 console="$out/console.log"
+# One VM at a time on this machine (2 cores): later callers wait here.
+exec 9>"${TMPDIR:-/tmp}/fidedupe-vm.lock"
+flock 9
 rm -f "$console" "$out/dmesg.txt" "$out/exit-status"
 
 # vng itself exits 255 here whatever the command did, so the guest writes
