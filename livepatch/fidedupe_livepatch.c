@@ -6,8 +6,10 @@
  * Replaces vfs_dedupe_file_range() with fidedupe_vfs_dedupe_file_range(),
  * exported by fidedupe.ko (rust/livepatch.rs): the same Rust walk and
  * rules that serve /dev/fidedupe, so unmodified programs (xfs_io,
- * duperemove) get fidedupe's behaviour.  The copy-in and copy-out of
- * ioctl_file_dedupe_range() in fs/ioctl.c still run around it.
+ * duperemove) get fidedupe's behaviour.  vfs_dedupe_file_range() is
+ * exported, so every caller of it is redirected; in 7.3 the only one is
+ * FIDEDUPERANGE's ioctl_file_dedupe_range() in fs/ioctl.c, whose LSM hook,
+ * copy-in and copy-out still run around it.
  *
  * The new function lives in fidedupe.ko, which this module depends on, so
  * fidedupe.ko cannot be unloaded while the patch is loaded; the livepatch
@@ -23,9 +25,17 @@
 
 #include <linux/module.h>
 #include <linux/kernel.h>
+#include <linux/fs.h>
 #include <linux/livepatch.h>
 
 #include "../include/fidedupe.h"
+
+/*
+ * The replacement must take and return exactly what the replaced function
+ * does: ftrace jumps from one to the other with the caller's arguments.
+ */
+static_assert(__same_type(&fidedupe_vfs_dedupe_file_range,
+			  &vfs_dedupe_file_range));
 
 static struct klp_func funcs[] = {
 	{

@@ -23,6 +23,27 @@ export FIDEDUPE_CLIENTS_BASELINE=$out/clients
 status=0
 dmesg -n 1
 make_all_fs || exit 90
+
+# Parameters that cannot work are refused at load, with a message.
+{
+	echo "TAP version 13"
+	echo "1..2"
+	p=0 f=0 n=0
+	for param in max_request_bytes=0 chunk_bytes=0; do
+		n=$((n + 1))
+		if insmod "$ko" "$param" 2>/dev/null; then
+			rmmod fidedupe
+			f=$((f + 1)); echo "not ok $n module-params.refuse_$param"
+		elif dmesg | grep -q "fidedupe: .*$param.*neither may be 0"; then
+			p=$((p + 1)); echo "ok $n module-params.refuse_$param"
+		else
+			f=$((f + 1)); echo "not ok $n module-params.refuse_$param # no message"
+		fi
+	done
+	echo "# Totals: pass:$p fail:$f xfail:0 xpass:0 skip:0 error:0"
+} >"$out/module-params.tap" 2>&1
+cat "$out/module-params.tap"
+
 load_module "$ko" || exit 91
 for t in "$tests"/*_test; do
 	"$t" "$@" >"$out/$(basename "$t").tap" 2>&1 || status=1
@@ -65,12 +86,15 @@ if [ $# -eq 0 ]; then
 fi
 unload_module || status=92
 
-# Small limits: a request longer than max_request_bytes is shortened and a
-# destination is remapped in chunks of chunk_bytes.
+# Small limits: a request longer than max_request_bytes is shortened, the
+# cap comes before the destinations' checks, a destination is remapped in
+# chunks of chunk_bytes, and a call is many chunks long.
+small_limit_cases=(-t prefix_rule -t max_request_shortens -t cap_before_destination_checks
+		   -t overlap_judged_on_the_whole_range -t error_after_shared_prefix)
 if [ $# -eq 0 ]; then
 	load_module "$ko" max_request_bytes=1048576 chunk_bytes=65536 || exit 93
 	FIDEDUPE_MAX_REQUEST_BYTES=1048576 FIDEDUPE_CHUNK_BYTES=65536 \
-		"$tests/fidedupe_range_test" -t prefix_rule -t max_request_shortens \
+		"$tests/fidedupe_range_test" "${small_limit_cases[@]}" \
 		>"$out/small-limits.tap" 2>&1 || status=1
 	cat "$out/small-limits.tap"
 	# The same limits on FIDEDUPERANGE through the livepatch (the harness
@@ -78,7 +102,7 @@ if [ $# -eq 0 ]; then
 	load_livepatch "$lp" || exit 97
 	FIDEDUPE_LIVEPATCH=1 FIDEDUPE_MAX_REQUEST_BYTES=1048576 FIDEDUPE_CHUNK_BYTES=65536 \
 		"$tests/fidedupe_range_test" -V btrfs_module -V xfs_module \
-		-t prefix_rule -t max_request_shortens \
+		"${small_limit_cases[@]}" \
 		>"$out/small-limits-livepatch.tap" 2>&1 || status=1
 	cat "$out/small-limits-livepatch.tap"
 	unload_livepatch || status=98

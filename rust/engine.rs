@@ -4,14 +4,23 @@
 //! rules of `rules.rs` to files seen through the [`RemapFile`] trait.
 //!
 //! This is the counterpart of mainline's `vfs_dedupe_file_range()` and
-//! `vfs_dedupe_file_range_one()`; the user-memory walk over the
-//! destinations lives in `request.rs`, the real files in `file.rs`.
+//! `vfs_dedupe_file_range_one()`; the walk over the destination records
+//! lives in `request.rs`, the real files in `file.rs`.
 
 use kernel::prelude::*;
 
 use crate::rules::{
-    check_dedupe_permission, check_file, ChunkPlan, ChunkResult, DedupePermission, DestOutcome,
-    DestProgress, FileFacts, FileRange, Next,
+    check_dedupe_permission,
+    check_file,
+    ranges_overlap,
+    ChunkPlan,
+    ChunkResult,
+    DedupePermission,
+    DestOutcome,
+    DestProgress,
+    FileFacts,
+    FileRange,
+    Next, //
 };
 
 /// A file as the algorithm needs it: the facts the checks ask about, the
@@ -23,18 +32,21 @@ pub(crate) trait RemapFile: FileFacts + DedupePermission {
         Self: 'a;
 
     /// The file's size now (`i_size_read()`).
-    fn size(&self) -> u64;
+    fn size(&self) -> Result<u64>;
     /// The filesystem's block size for this file.
     fn block_size(&self) -> u64;
     /// Both files live on one superblock (mounts may differ).
     fn same_fs(&self, other: &Self) -> bool;
+    /// Both files refer to one inode.
+    fn same_inode(&self, other: &Self) -> bool;
     /// `remap_verify_area()`: LSM and fanotify permission hooks.
     fn verify_area(&self, range: FileRange, write: bool) -> Result;
     /// `mnt_want_write_file()`: freeze protection and a writable mount.
     fn want_write(&self) -> Result<Self::WriteAccess<'_>>;
     /// One call of `f_op->remap_file_range()` on this (destination) file
-    /// with `REMAP_FILE_DEDUP | REMAP_FILE_CAN_SHORTEN`.
-    fn remap_from(&self, src: &Self, src_offset: u64, dest_offset: u64, len: u64) -> ChunkResult;
+    /// with `REMAP_FILE_DEDUP | REMAP_FILE_CAN_SHORTEN`, for ranges of
+    /// equal length.
+    fn remap_from(&self, src: &Self, src_part: FileRange, dest_part: FileRange) -> ChunkResult;
 }
 
 /// The calling task, as far as interruption goes.
@@ -43,47 +55,63 @@ pub(crate) trait Caller {
     fn fatal_signal_pending(&self) -> bool;
 }
 
-/// The tunables of a call (module parameters in production).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Limits {
-    /// Longest range one call dedupes; longer requests are shortened.
-    pub(crate) max_request_bytes: u64,
-    /// Bytes per filesystem call, rounded down to whole blocks.
-    pub(crate) chunk_bytes: u64,
-}
-
 /// Checks the source file and its range; any failure fails the whole call.
 ///
-/// Returns the range as requested; [`dedupe_destination`] shortens it.
-pub(crate) fn check_source<F: RemapFile>(src: &F, offset: u64, len: u64) -> Result<FileRange> {
+/// The range is checked as requested (`remap_verify_area()`, the source's
+/// EOF), then shortened to `max_request_bytes` before any destination sees
+/// it, as mainline caps it at 1 GiB: the returned range is the one every
+/// destination is checked against and deduped with.
+pub(crate) fn check_source<F: RemapFile>(
+    src: &F,
+    offset: u64,
+    len: u64,
+    max_request_bytes: u64,
+) -> Result<FileRange> {
     check_file(src)?;
-    let range = FileRange::new(offset, len)?;
-    src.verify_area(range, false)?;
-    range.check_within(src.size())?;
-    Ok(range)
+    let requested = FileRange::new(offset, len)?;
+    src.verify_area(requested, false)?;
+    requested.check_within(src.size()?)?;
+    Ok(requested.shortened_to(max_request_bytes))
 }
 
-/// Checks one destination against an already checked source range.
+/// Checks one destination against the (shortened) source range, in
+/// mainline's order where mainline checks at all: both areas
+/// (`remap_verify_area()`, repeated for the source as
+/// `vfs_dedupe_file_range_one()` does), write access to the mount, dedupe
+/// permission; then the per-file checks the source passed, the
+/// superblock, the destination's EOF and, within one file, the overlap of
+/// the whole ranges.
 ///
-/// The same per-file checks as the source, in the same order, then what
-/// only a pair of files or a destination can fail.
-fn check_destination<F: RemapFile>(
+/// Returns the destination's range and the mount write access, which the
+/// caller holds while the filesystem remaps.
+fn check_destination<'a, F: RemapFile>(
     src: &F,
     src_range: FileRange,
-    dest: &F,
+    dest: &'a F,
     dest_offset: u64,
-) -> Result<FileRange> {
+) -> Result<(FileRange, F::WriteAccess<'a>)> {
+    let dest_range = src_range.at(dest_offset)?;
+    src.verify_area(src_range, false)?;
+    dest.verify_area(dest_range, true)?;
+    // After remap_verify_area(), whose fsnotify hooks must not run under
+    // freeze protection, and before the permission check, because the
+    // mount's MAY_WRITE must be checked with write access held.
+    let write_access = dest.want_write()?;
+    check_dedupe_permission(dest)?;
     check_file(dest)?;
     if !src.same_fs(dest) {
         return Err(EXDEV);
     }
-    let range = src_range.at(dest_offset)?;
-    dest.verify_area(range, true)?;
-    range.check_within(dest.size())?;
-    Ok(range)
+    let dest_size = dest.size()?;
+    dest_range.check_within(dest_size)?;
+    if src.same_inode(dest) && ranges_overlap(src_range, dest_range, dest_size, dest.block_size()) {
+        return Err(EINVAL);
+    }
+    Ok((dest_range, write_access))
 }
 
-/// Dedupes `src_range` of `src` into `dest` at `dest_offset`.
+/// Dedupes `src_range` of `src` into `dest` at `dest_offset`, in chunks of
+/// `chunk_bytes`.
 ///
 /// Returns the destination's outcome, or `EINTR` when a fatal signal is
 /// pending before a chunk; that is the only error, and it ends the call.
@@ -92,37 +120,25 @@ pub(crate) fn dedupe_destination<F: RemapFile>(
     src_range: FileRange,
     dest: &F,
     dest_offset: u64,
-    limits: Limits,
+    chunk_bytes: u64,
     caller: &impl Caller,
 ) -> Result<DestOutcome> {
-    let dest_range = match check_destination(src, src_range, dest, dest_offset) {
-        Ok(range) => range,
+    let (dest_range, _write_access) = match check_destination(src, src_range, dest, dest_offset) {
+        Ok(checked) => checked,
         Err(err) => return Ok(DestOutcome::failed(err)),
     };
-    // Mount write access before the permission check, as mainline does: the
-    // mount's MAY_WRITE must be checked with it held.
-    let _write_access = match dest.want_write() {
-        Ok(access) => access,
-        Err(err) => return Ok(DestOutcome::failed(err)),
-    };
-    if let Err(err) = check_dedupe_permission(dest) {
-        return Ok(DestOutcome::failed(err));
-    }
-
-    let len = src_range.shortened_to(limits.max_request_bytes).len();
-    let plan = ChunkPlan::new(limits.chunk_bytes, dest.block_size());
-    let mut progress = DestProgress::default();
+    let len = dest_range.len();
+    let plan = ChunkPlan::new(chunk_bytes, dest.block_size());
+    let mut progress = DestProgress::new(len);
     while let Some(chunk) = plan.next_chunk(progress.shared(), len) {
         if caller.fatal_signal_pending() {
             return Err(EINTR);
         }
         let done = progress.shared();
-        let result = dest.remap_from(
-            src,
-            src_range.offset() + done,
-            dest_range.offset() + done,
-            chunk,
-        );
+        let result = match (src_range.part(done, chunk), dest_range.part(done, chunk)) {
+            (Ok(src_part), Ok(dest_part)) => dest.remap_from(src, src_part, dest_part),
+            (Err(err), _) | (_, Err(err)) => ChunkResult::Failed(err),
+        };
         if let Next::Done(outcome) = progress.record(chunk, result) {
             return Ok(outcome);
         }
@@ -142,10 +158,15 @@ mod tests {
         readable: bool,
         writable: bool,
         sb: u32,
+        inode: u32,
         size: u64,
         differs_from: u64,
         read_only_mount: bool,
+        deny_area: bool,
+        /// Calls of `remap_from()`.
         calls: Cell<u32>,
+        /// Calls of `verify_area()`.
+        area_checks: Cell<u32>,
     }
 
     impl FakeFile {
@@ -155,10 +176,13 @@ mod tests {
                 readable: true,
                 writable: true,
                 sb: 1,
+                inode: 0,
                 size,
                 differs_from: u64::MAX,
                 read_only_mount: false,
+                deny_area: false,
                 calls: Cell::new(0),
+                area_checks: Cell::new(0),
             }
         }
     }
@@ -199,8 +223,8 @@ mod tests {
     impl RemapFile for FakeFile {
         type WriteAccess<'a> = ();
 
-        fn size(&self) -> u64 {
-            self.size
+        fn size(&self) -> Result<u64> {
+            Ok(self.size)
         }
         fn block_size(&self) -> u64 {
             4096
@@ -208,8 +232,16 @@ mod tests {
         fn same_fs(&self, other: &Self) -> bool {
             self.sb == other.sb
         }
+        fn same_inode(&self, other: &Self) -> bool {
+            self.inode != 0 && self.inode == other.inode
+        }
         fn verify_area(&self, _range: FileRange, _write: bool) -> Result {
-            Ok(())
+            self.area_checks.set(self.area_checks.get() + 1);
+            if self.deny_area {
+                Err(EACCES)
+            } else {
+                Ok(())
+            }
         }
         fn want_write(&self) -> Result {
             if self.read_only_mount {
@@ -218,17 +250,22 @@ mod tests {
                 Ok(())
             }
         }
-        fn remap_from(&self, _src: &Self, _src_off: u64, dest_off: u64, len: u64) -> ChunkResult {
+        fn remap_from(
+            &self,
+            _src: &Self,
+            _src_part: FileRange,
+            dest_part: FileRange,
+        ) -> ChunkResult {
             self.calls.set(self.calls.get() + 1);
-            if dest_off + len > self.differs_from {
+            if dest_part.end() > self.differs_from {
                 return ChunkResult::Differs;
             }
             // Like generic_remap_checks(): round an unaligned tail down
             // unless it ends at EOF.
-            if dest_off + len == self.size {
-                ChunkResult::Shared(len)
+            if dest_part.end() == self.size {
+                ChunkResult::Shared(dest_part.len())
             } else {
-                ChunkResult::Shared(len & !4095)
+                ChunkResult::Shared(dest_part.len() & !4095)
             }
         }
     }
@@ -246,10 +283,8 @@ mod tests {
     }
 
     const NEVER: u32 = u32::MAX;
-    const LIMITS: Limits = Limits {
-        max_request_bytes: 1 << 30,
-        chunk_bytes: 16384,
-    };
+    const MAX_REQUEST: u64 = 1 << 30;
+    const CHUNK: u64 = 16384;
 
     fn quiet() -> Signals {
         Signals {
@@ -259,7 +294,11 @@ mod tests {
     }
 
     fn run(src: &FakeFile, range: FileRange, dest: &FakeFile, at: u64) -> Result<DestOutcome> {
-        dedupe_destination(src, range, dest, at, LIMITS, &quiet())
+        dedupe_destination(src, range, dest, at, CHUNK, &quiet())
+    }
+
+    fn source(src: &FakeFile, offset: u64, len: u64) -> Result<FileRange> {
+        check_source(src, offset, len, MAX_REQUEST)
     }
 
     #[test]
@@ -268,22 +307,34 @@ mod tests {
             kind: FileKind::Directory,
             ..FakeFile::regular(0)
         };
-        assert_eq!(check_source(&dir, 0, u64::MAX), Err(EISDIR));
+        assert_eq!(source(&dir, 0, u64::MAX), Err(EISDIR));
         let unreadable = FakeFile {
             readable: false,
             ..FakeFile::regular(8192)
         };
-        assert_eq!(check_source(&unreadable, 0, 4096), Err(EBADF));
+        assert_eq!(source(&unreadable, 0, 4096), Err(EBADF));
         let file = FakeFile::regular(8192);
-        assert_eq!(check_source(&file, 0, u64::MAX), Err(EINVAL));
-        assert_eq!(check_source(&file, 4096, 4097), Err(EINVAL));
-        assert_eq!(check_source(&file, 8192, 0).map(|r| r.len()), Ok(0));
+        assert_eq!(source(&file, 0, u64::MAX), Err(EINVAL));
+        assert_eq!(source(&file, 4096, 4097), Err(EINVAL));
+        assert_eq!(source(&file, 8192, 0).map(|r| r.len()), Ok(0));
+        // The range is checked against the source's EOF as requested, and
+        // only then shortened.
+        assert_eq!(check_source(&file, 0, 8193, 4096), Err(EINVAL));
+        assert_eq!(
+            check_source(&file, 0, 8192, 4096).map(|r| r.len()),
+            Ok(4096)
+        );
+        let denied = FakeFile {
+            deny_area: true,
+            ..FakeFile::regular(8192)
+        };
+        assert_eq!(source(&denied, 0, 4096), Err(EACCES));
     }
 
     #[test]
     fn destination_mirrors_source_checks() -> Result {
         let src = FakeFile::regular(65536);
-        let range = check_source(&src, 0, 8192)?;
+        let range = source(&src, 0, 8192)?;
         let dir = FakeFile {
             kind: FileKind::Directory,
             ..FakeFile::regular(0)
@@ -326,18 +377,86 @@ mod tests {
             run(&src, range, &not_permitted, 0)?,
             DestOutcome::failed(EPERM)
         );
+        let denied = FakeFile {
+            deny_area: true,
+            ..FakeFile::regular(65536)
+        };
+        assert_eq!(run(&src, range, &denied, 0)?, DestOutcome::failed(EACCES));
         // None of these reached the filesystem.
         assert_eq!(
-            dest.calls.get() + ro.calls.get() + not_permitted.calls.get(),
+            dest.calls.get() + ro.calls.get() + not_permitted.calls.get() + denied.calls.get(),
             0
         );
         Ok(())
     }
 
     #[test]
+    fn destination_order_is_mainlines() -> Result {
+        let src = FakeFile::regular(65536);
+        let range = source(&src, 0, 8192)?;
+        // remap_verify_area() first, then the mount, then the permission,
+        // then what fidedupe adds; mainline's order where both check.
+        let everything_wrong = FakeFile {
+            deny_area: true,
+            read_only_mount: true,
+            writable: false,
+            sb: 2,
+            size: 0,
+            kind: FileKind::Directory,
+            ..FakeFile::regular(0)
+        };
+        assert_eq!(
+            run(&src, range, &everything_wrong, 0)?,
+            DestOutcome::failed(EACCES)
+        );
+        let ro_other_fs = FakeFile {
+            read_only_mount: true,
+            sb: 2,
+            ..FakeFile::regular(65536)
+        };
+        assert_eq!(
+            run(&src, range, &ro_other_fs, 0)?,
+            DestOutcome::failed(EROFS)
+        );
+        let not_permitted_past_eof = FakeFile {
+            writable: false,
+            ..FakeFile::regular(4096)
+        };
+        assert_eq!(
+            run(&src, range, &not_permitted_past_eof, 0)?,
+            DestOutcome::failed(EPERM)
+        );
+        let dir_other_fs = FakeFile {
+            kind: FileKind::Directory,
+            sb: 2,
+            ..FakeFile::regular(0)
+        };
+        assert_eq!(
+            run(&src, range, &dir_other_fs, 0)?,
+            DestOutcome::failed(EISDIR)
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn source_area_checked_again_per_destination() -> Result {
+        // As vfs_dedupe_file_range_one(): once for the call, once per
+        // destination that gets that far, with the shortened length.
+        let src = FakeFile::regular(65536);
+        let range = source(&src, 0, 8192)?;
+        assert_eq!(src.area_checks.get(), 1);
+        let dest = FakeFile::regular(65536);
+        run(&src, range, &dest, 0)?;
+        run(&src, range, &dest, 8192)?;
+        assert_eq!(src.area_checks.get(), 3);
+        assert_eq!(dest.area_checks.get(), 2);
+        Ok(())
+    }
+
+    #[test]
     fn zero_length_after_all_checks() -> Result {
         let src = FakeFile::regular(4096);
-        let range = check_source(&src, 4096, 0)?;
+        let range = source(&src, 4096, 0)?;
         let dir = FakeFile {
             kind: FileKind::Directory,
             ..FakeFile::regular(0)
@@ -361,7 +480,7 @@ mod tests {
     #[test]
     fn chunks_and_prefix() -> Result {
         let src = FakeFile::regular(65536);
-        let range = check_source(&src, 0, 65536)?;
+        let range = source(&src, 0, 65536)?;
         let dest = FakeFile::regular(65536);
         let want = DestOutcome {
             status: STATUS_SAME,
@@ -387,7 +506,7 @@ mod tests {
     fn short_counts_are_reported() -> Result {
         let src = FakeFile::regular(65536);
         // Unaligned and not at EOF: the filesystem rounds down.
-        let range = check_source(&src, 0, 20481)?;
+        let range = source(&src, 0, 20481)?;
         let dest = FakeFile::regular(65536);
         let want = DestOutcome {
             status: STATUS_SAME,
@@ -395,13 +514,9 @@ mod tests {
         };
         assert_eq!(run(&src, range, &dest, 0)?, want);
         // Capped by max_request_bytes.
-        let limits = Limits {
-            max_request_bytes: 8192,
-            ..LIMITS
-        };
-        let got = dedupe_destination(&src, range, &dest, 0, limits, &quiet())?;
+        let capped = check_source(&src, 0, 20481, 8192)?;
         assert_eq!(
-            got,
+            run(&src, capped, &dest, 0)?,
             DestOutcome {
                 status: STATUS_SAME,
                 bytes_deduped: 8192
@@ -409,26 +524,79 @@ mod tests {
         );
         // Unaligned at both EOFs: shared whole.
         let short = FakeFile::regular(4097);
-        let range = check_source(&short, 0, 4097)?;
+        let range = source(&short, 0, 4097)?;
         let dest = FakeFile::regular(4097);
         let want = DestOutcome {
             status: STATUS_SAME,
             bytes_deduped: 4097,
         };
         assert_eq!(run(&short, range, &dest, 0)?, want);
+        // Less than a block, not at EOF: nothing can be shared, EINVAL.
+        let range = source(&src, 0, 4095)?;
+        assert_eq!(run(&src, range, &dest, 0)?, DestOutcome::failed(EINVAL));
+        Ok(())
+    }
+
+    #[test]
+    fn cap_comes_before_destination_checks() -> Result {
+        // Source 5 blocks, destination 4 blocks: the request of 5 blocks is
+        // past the destination's EOF, the shortened one (3 blocks) is not.
+        let src = FakeFile::regular(20480);
+        let range = check_source(&src, 0, 20480, 12288)?;
+        let dest = FakeFile::regular(16384);
+        let want = DestOutcome {
+            status: STATUS_SAME,
+            bytes_deduped: 12288,
+        };
+        assert_eq!(run(&src, range, &dest, 0)?, want);
+        Ok(())
+    }
+
+    #[test]
+    fn overlap_judged_on_the_whole_range() -> Result {
+        // One file of 16 chunks; ranges 8 chunks long at distances below,
+        // at and above one chunk (16384) and at the length: each chunk
+        // alone would not overlap the destination's chunk, the ranges do.
+        let file = FakeFile {
+            inode: 7,
+            ..FakeFile::regular(16 * CHUNK)
+        };
+        let range = source(&file, 0, 8 * CHUNK)?;
+        for distance in [4096, CHUNK, CHUNK + 4096, 4 * CHUNK, 8 * CHUNK - 4096] {
+            assert_eq!(
+                run(&file, range, &file, distance)?,
+                DestOutcome::failed(EINVAL)
+            );
+        }
+        assert_eq!(file.calls.get(), 0);
+        let want = DestOutcome {
+            status: STATUS_SAME,
+            bytes_deduped: 8 * CHUNK,
+        };
+        assert_eq!(run(&file, range, &file, 8 * CHUNK)?, want);
+        // Another inode at the same offsets is no overlap.
+        let other = FakeFile {
+            inode: 8,
+            ..FakeFile::regular(16 * CHUNK)
+        };
+        let want = DestOutcome {
+            status: STATUS_SAME,
+            bytes_deduped: 8 * CHUNK,
+        };
+        assert_eq!(run(&file, range, &other, CHUNK)?, want);
         Ok(())
     }
 
     #[test]
     fn fatal_signal_stops_between_chunks() -> Result {
         let src = FakeFile::regular(65536);
-        let range = check_source(&src, 0, 65536)?;
+        let range = source(&src, 0, 65536)?;
         let dest = FakeFile::regular(65536);
         let signals = Signals {
             after_checks: 2,
             seen: Cell::new(0),
         };
-        let got = dedupe_destination(&src, range, &dest, 0, LIMITS, &signals);
+        let got = dedupe_destination(&src, range, &dest, 0, CHUNK, &signals);
         assert_eq!(got, Err(EINTR));
         assert_eq!(dest.calls.get(), 2);
         Ok(())

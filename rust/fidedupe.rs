@@ -24,14 +24,21 @@ mod stats;
 use kernel::{
     debugfs,
     fs::File,
-    miscdevice::{MiscDevice, MiscDeviceOptions, MiscDeviceRegistration},
+    miscdevice::{
+        MiscDevice,
+        MiscDeviceOptions,
+        MiscDeviceRegistration, //
+    },
     prelude::*,
 };
 
-use engine::Limits;
-use file::CurrentTask;
+use file::CallingTask;
 use request::FIDEDUPE_IOC_DEDUPE_RANGE;
-use stats::{StatsView, STATS};
+use rules::Limits;
+use stats::{
+    StatsView,
+    STATS, //
+};
 
 module! {
     type: FidedupeModule,
@@ -42,16 +49,20 @@ module! {
     params: {
         max_request_bytes: u64 {
             default: 1 << 30,
-            description: "Longest range one call dedupes (bytes); longer requests are shortened",
+            description: "Longest range one call dedupes (bytes, not 0); longer requests are shortened",
         },
         chunk_bytes: u64 {
             default: 16 << 20,
-            description: "Bytes per remap_file_range call, rounded down to blocks",
+            description: "Bytes per remap_file_range call (not 0), rounded down to blocks",
         },
     },
 }
 
 /// The tunables as loaded.
+///
+/// The parameters cannot change after load (they are not in sysfs), and
+/// [`FidedupeModule`]'s `init` refuses values that [`Limits::new`] rejects,
+/// so this is what `init` validated.
 fn limits() -> Limits {
     Limits {
         max_request_bytes: module_parameters::max_request_bytes.value(),
@@ -59,8 +70,21 @@ fn limits() -> Limits {
     }
 }
 
+/// Refuses, at load time, parameters that cannot work.
+fn validated_limits() -> Result<Limits> {
+    let loaded = limits();
+    Limits::new(loaded.max_request_bytes, loaded.chunk_bytes).inspect_err(|_| {
+        pr_err!(
+            "max_request_bytes={} chunk_bytes={}: neither may be 0\n",
+            loaded.max_request_bytes,
+            loaded.chunk_bytes
+        );
+    })
+}
+
 #[pin_data]
 struct FidedupeModule {
+    _limits: Limits,
     #[pin]
     _stats_file: debugfs::File<StatsView>,
     _debugfs: debugfs::Dir,
@@ -73,6 +97,7 @@ impl kernel::InPlaceModule for FidedupeModule {
         let options = MiscDeviceOptions { name: c"fidedupe" };
         let dir = debugfs::Dir::new(c"fidedupe");
         try_pin_init!(Self {
+            _limits: validated_limits()?,
             _stats_file <- dir.read_only_file(c"stats", StatsView),
             _debugfs: dir,
             _miscdev <- MiscDeviceRegistration::register(options),
@@ -95,14 +120,12 @@ impl MiscDevice for FidedupeDevice {
         if cmd != FIDEDUPE_IOC_DEDUPE_RANGE {
             return Err(ENOTTY);
         }
-        let result = request::dedupe_ioctl(arg, limits(), &CurrentTask, &STATS);
+        let result = request::dedupe_ioctl(arg, limits(), &CallingTask, &STATS);
         STATS.record_call(result);
         result.map(|()| 0)
     }
 
-    #[cfg(CONFIG_COMPAT)]
-    fn compat_ioctl(device: (), file: &File, cmd: u32, arg: usize) -> Result<isize> {
-        // Both structures have the same layout for 32-bit callers.
-        Self::ioctl(device, file, cmd, arg)
-    }
+    // No `compat_ioctl`: both structures have one layout for 32-bit and
+    // 64-bit callers, so `MiscDevice`'s default, `compat_ptr_ioctl()`, is
+    // right.
 }

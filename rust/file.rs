@@ -7,31 +7,56 @@
 //! answers the questions of [`RemapFile`] through the kernel's exported
 //! functions and the one-line C helpers of `glue.c`.
 
-use kernel::{bindings, fs::LocalFile, prelude::*, sync::aref::ARef};
+use kernel::{
+    bindings,
+    fs::LocalFile,
+    prelude::*,
+    sync::aref::ARef, //
+};
 
-use crate::engine::{Caller, RemapFile};
-use crate::rules::{fd_number, ChunkResult, DedupePermission, FileFacts, FileKind, FileRange};
+use crate::engine::{
+    Caller,
+    RemapFile, //
+};
+use crate::rules::{
+    fd_number,
+    ChunkResult,
+    DedupePermission,
+    FileFacts,
+    FileKind,
+    FileRange, //
+};
 
 /// The helpers in `glue.c`.
 mod glue {
-    use kernel::bindings::{file, loff_t, umode_t};
+    use kernel::bindings::{
+        file,
+        loff_t,
+        umode_t, //
+    };
+    use kernel::ffi::{
+        c_int,
+        c_ulong, //
+    };
 
     // `struct file` holds zero-sized arrays (`its_array`) that rustc calls
     // FFI-unsafe; only pointers to it cross here, as in the `bindings` crate,
     // which allows the same lint.
-    #[allow(improper_ctypes)]
+    #[expect(improper_ctypes)]
     extern "C" {
         pub(super) fn fidedupe_fatal_signal_pending() -> bool;
         pub(super) fn fidedupe_i_size_read(file: *const file) -> loff_t;
         pub(super) fn fidedupe_i_mode(file: *const file) -> umode_t;
         pub(super) fn fidedupe_i_blocksize(file: *const file) -> u32;
         pub(super) fn fidedupe_same_sb(a: *const file, b: *const file) -> bool;
+        pub(super) fn fidedupe_same_inode(a: *const file, b: *const file) -> bool;
         pub(super) fn fidedupe_fmode_read(file: *const file) -> bool;
         pub(super) fn fidedupe_fmode_write(file: *const file) -> bool;
         pub(super) fn fidedupe_is_swapfile(file: *const file) -> bool;
         pub(super) fn fidedupe_is_immutable(file: *const file) -> bool;
         pub(super) fn fidedupe_caller_owns(file: *const file) -> bool;
         pub(super) fn fidedupe_caller_may_write(file: *const file) -> bool;
+        pub(super) fn fidedupe_security_fideduperange(file: *mut file, arg: c_ulong) -> c_int;
     }
 }
 
@@ -40,7 +65,7 @@ mod glue {
 /// # Invariants
 ///
 /// `self.0` holds a reference to a `struct file` that is not an `O_PATH`
-/// file (`fget()` does not return those), so `f_inode` and `f_op` are set.
+/// file, so `f_inode` and `f_op` are set and stay set while it is held.
 pub(crate) struct OpenFile(ARef<LocalFile>);
 
 impl OpenFile {
@@ -48,29 +73,47 @@ impl OpenFile {
     /// range, not open, or an `O_PATH` descriptor.
     pub(crate) fn get(fd: i64) -> Result<Self> {
         let file = LocalFile::fget(fd_number(fd)?)?;
+        // INVARIANT: `fget()` returned a reference of our own, and it
+        // returns no `O_PATH` files (`FMODE_PATH` is in its mask).
         Ok(Self(file))
     }
 
-    /// Takes a reference of its own to the file an ioctl was issued on.
+    /// Takes a reference of its own to a file its caller holds.
     ///
     /// # Safety
     ///
-    /// `ptr` is a valid `struct file`, not an `O_PATH` file, that the
-    /// current task looked up in its own descriptor table (as `fs/ioctl.c`
-    /// does with `fdget()`) and keeps referenced until this function
-    /// returns.
+    /// `ptr` is a valid `struct file`, not an `O_PATH` file, that the caller
+    /// keeps referenced until this function returns, and any `fdget_pos()`
+    /// on it that did not take `f_pos_lock` is on the current thread (true
+    /// of the file an ioctl was issued on, and of any file a caller got
+    /// with `fget()` or `get_file()`).
     pub(crate) unsafe fn from_raw(ptr: *mut bindings::file) -> Self {
         // SAFETY: `ptr` is valid and referenced for the duration of this
-        // call (function contract), and `ARef::from` takes a reference of
-        // our own with `get_file()` that keeps it valid afterwards. The file
-        // is in the current task's descriptor table, so as for
-        // `LocalFile::fget()`, any `fdget_pos()` that did not take
-        // `f_pos_lock` is on this thread.
-        Self(ARef::from(unsafe { LocalFile::from_raw_file(ptr) }))
+        // call, and any `fdget_pos()` without `f_pos_lock` is on this
+        // thread (the function's contract), which is what
+        // `LocalFile::from_raw_file()` requires; `ARef::from` then takes a
+        // reference of our own with `get_file()`, which keeps the file
+        // valid afterwards.
+        let file = ARef::from(unsafe { LocalFile::from_raw_file(ptr) });
+        // INVARIANT: a reference of our own to a file that is not `O_PATH`
+        // (the function's contract).
+        Self(file)
     }
 
     fn as_ptr(&self) -> *mut bindings::file {
         self.0.as_ptr()
+    }
+
+    /// Asks the LSMs whether the caller may issue `FIDEDUPERANGE` with
+    /// `arg` on this file: the `security_file_ioctl()` call `fs/ioctl.c`
+    /// makes before it runs the ioctl.
+    pub(crate) fn check_fideduperange_ioctl(&self, arg: u64) -> Result {
+        // `arg` is a user address; the hook only passes it on.
+        let arg = usize::try_from(arg).map_err(|_| EFAULT)?;
+        // SAFETY: `as_ptr()` is a valid file (type invariant), and the
+        // hook may be called on any open file in process context.
+        let ret = unsafe { glue::fidedupe_security_fideduperange(self.as_ptr(), arg) };
+        kernel::error::to_result(ret)
     }
 }
 
@@ -93,7 +136,7 @@ impl FileFacts for OpenFile {
     fn can_remap(&self) -> bool {
         // SAFETY: `f_op` of an open, non-`O_PATH` file points to the
         // filesystem's static operations and does not change while the file
-        // is open; we hold a reference (type invariant).
+        // is open, and we hold a reference (type invariant).
         unsafe { (*(*self.as_ptr()).f_op).remap_file_range.is_some() }
     }
 
@@ -111,7 +154,7 @@ impl FileFacts for OpenFile {
 impl DedupePermission for OpenFile {
     fn caller_is_admin(&self) -> bool {
         // SAFETY: `capable()` may be called from process context with any
-        // capability number; `CAP_SYS_ADMIN` is one.
+        // capability number, and `CAP_SYS_ADMIN` is one.
         unsafe { bindings::capable(bindings::CAP_SYS_ADMIN as i32) }
     }
 
@@ -122,12 +165,12 @@ impl DedupePermission for OpenFile {
 
     fn caller_owns(&self) -> bool {
         // SAFETY: `as_ptr()` is a valid file with an inode and a mount
-        // (type invariant); the helper reads the current task's creds.
+        // (type invariant), and the helper reads the current task's creds.
         unsafe { glue::fidedupe_caller_owns(self.as_ptr()) }
     }
 
     fn caller_may_write(&self) -> bool {
-        // SAFETY: as for `caller_owns()`; `inode_permission()` may sleep,
+        // SAFETY: As for `caller_owns()`; `inode_permission()` may sleep,
         // and we are in process context (an ioctl).
         unsafe { glue::fidedupe_caller_may_write(self.as_ptr()) }
     }
@@ -139,26 +182,21 @@ pub(crate) struct MountWriteAccess<'a>(&'a OpenFile);
 
 impl Drop for MountWriteAccess<'_> {
     fn drop(&mut self) {
-        // SAFETY: this value exists only after `mnt_want_write_file()`
+        // SAFETY: This value exists only after `mnt_want_write_file()`
         // succeeded on the same file, which is still referenced through
         // the borrow, so the access is ours to drop exactly once.
         unsafe { bindings::mnt_drop_write_file(self.0.as_ptr()) }
     }
 }
 
-/// Converts an offset or length checked by [`FileRange`] to `loff_t`.
-fn loff(value: u64) -> bindings::loff_t {
-    // `FileRange` keeps offsets and ends at or below `i64::MAX`.
-    i64::try_from(value).unwrap_or(i64::MAX)
-}
-
 impl RemapFile for OpenFile {
     type WriteAccess<'a> = MountWriteAccess<'a>;
 
-    fn size(&self) -> u64 {
+    fn size(&self) -> Result<u64> {
         // SAFETY: `as_ptr()` is a valid file with an inode (type invariant).
         let size = unsafe { glue::fidedupe_i_size_read(self.as_ptr()) };
-        u64::try_from(size).unwrap_or(0)
+        // A negative size is a corrupt inode, not a size to compare with.
+        u64::try_from(size).map_err(|_| EIO)
     }
 
     fn block_size(&self) -> u64 {
@@ -167,20 +205,21 @@ impl RemapFile for OpenFile {
     }
 
     fn same_fs(&self, other: &Self) -> bool {
-        // SAFETY: both are valid files with inodes (type invariant).
+        // SAFETY: Both are valid files with inodes (type invariant).
         unsafe { glue::fidedupe_same_sb(self.as_ptr(), other.as_ptr()) }
     }
 
+    fn same_inode(&self, other: &Self) -> bool {
+        // SAFETY: Both are valid files with inodes (type invariant).
+        unsafe { glue::fidedupe_same_inode(self.as_ptr(), other.as_ptr()) }
+    }
+
     fn verify_area(&self, range: FileRange, write: bool) -> Result {
-        // SAFETY: `as_ptr()` is a valid file (type invariant); the helper
-        // accepts any offset and length and rejects negative ones.
+        // SAFETY: `as_ptr()` is a valid file (type invariant), and the
+        // offset and length are non-negative `loff_t`s whose sum fits
+        // (`FileRange`'s invariant).
         let ret = unsafe {
-            bindings::remap_verify_area(
-                self.as_ptr(),
-                loff(range.offset()),
-                loff(range.len()),
-                write,
-            )
+            bindings::remap_verify_area(self.as_ptr(), range.loff_offset(), range.loff_len(), write)
         };
         kernel::error::to_result(ret)
     }
@@ -193,24 +232,28 @@ impl RemapFile for OpenFile {
         Ok(MountWriteAccess(self))
     }
 
-    fn remap_from(&self, src: &Self, src_offset: u64, dest_offset: u64, len: u64) -> ChunkResult {
-        // SAFETY: see `can_remap()`.
+    fn remap_from(&self, src: &Self, src_part: FileRange, dest_part: FileRange) -> ChunkResult {
+        if src_part.len() != dest_part.len() {
+            return ChunkResult::Failed(EINVAL);
+        }
+        // SAFETY: See `can_remap()`.
         let Some(remap) = (unsafe { (*(*self.as_ptr()).f_op).remap_file_range }) else {
             return ChunkResult::Failed(EOPNOTSUPP);
         };
         let flags = bindings::REMAP_FILE_DEDUP | bindings::REMAP_FILE_CAN_SHORTEN;
-        // SAFETY: both files are referenced for the whole call (type
-        // invariant); the caller holds `mnt_want_write_file()` on `self`
-        // (the engine keeps a `MountWriteAccess` alive around this call);
-        // offsets and length come from `FileRange`s, so they and their sums
-        // fit in `loff_t`. `remap_file_range` may sleep: process context.
+        // SAFETY: Both files are referenced for the whole call (type
+        // invariant), and the caller holds `mnt_want_write_file()` on
+        // `self` (the engine keeps a `MountWriteAccess` alive around this
+        // call). Offsets and length come from `FileRange`s, so they and
+        // their sums fit in `loff_t`. `remap_file_range` may sleep, and
+        // this is process context.
         let ret = unsafe {
             remap(
                 src.as_ptr(),
-                loff(src_offset),
+                src_part.loff_offset(),
                 self.as_ptr(),
-                loff(dest_offset),
-                loff(len),
+                dest_part.loff_offset(),
+                dest_part.loff_len(),
                 flags,
             )
         };
@@ -218,13 +261,13 @@ impl RemapFile for OpenFile {
     }
 }
 
-/// The task that issued the ioctl.
-pub(crate) struct CurrentTask;
+/// The task that issued the ioctl (`current`).
+pub(crate) struct CallingTask;
 
-impl Caller for CurrentTask {
+impl Caller for CallingTask {
     fn fatal_signal_pending(&self) -> bool {
-        // SAFETY: reads `current`'s pending signals; always valid in process
-        // context.
+        // SAFETY: Reading `current`'s pending signals is always valid in
+        // process context.
         unsafe { glue::fidedupe_fatal_signal_pending() }
     }
 }

@@ -10,6 +10,7 @@
 #include <linux/mount.h>
 #include <linux/sched/signal.h>
 #include <linux/cred.h>
+#include <linux/security.h>
 
 #include "glue.h"
 #include "../include/fidedupe.h"
@@ -45,6 +46,11 @@ bool fidedupe_same_sb(const struct file *a, const struct file *b)
 	return file_inode(a)->i_sb == file_inode(b)->i_sb;
 }
 
+bool fidedupe_same_inode(const struct file *a, const struct file *b)
+{
+	return file_inode(a) == file_inode(b);
+}
+
 bool fidedupe_fmode_read(const struct file *file)
 {
 	return file->f_mode & FMODE_READ;
@@ -78,4 +84,13 @@ bool fidedupe_caller_may_write(const struct file *file)
 {
 	return !inode_permission(file_mnt_idmap(file), file_inode(file),
 				 MAY_WRITE);
+}
+
+/*
+ * The LSM hook fs/ioctl.c calls before FIDEDUPERANGE, with the same file,
+ * command and argument, for calls that come through /dev/fidedupe.
+ */
+int fidedupe_security_fideduperange(struct file *file, unsigned long arg)
+{
+	return security_file_ioctl(file, FIDEDUPERANGE, arg);
 }

@@ -5,37 +5,58 @@
 //!
 //! `fidedupe_livepatch.ko` (`livepatch/fidedupe_livepatch.c`) points the
 //! kernel's `vfs_dedupe_file_range()` at [`fidedupe_vfs_dedupe_file_range`],
-//! which `glue.c` exports, so that every `FIDEDUPERANGE` on the system,
-//! from any unmodified program, comes here.  Its only caller is then
-//! `ioctl_file_dedupe_range()` in `fs/ioctl.c`, which has already copied
-//! the user's array in (refusing more than `PAGE_SIZE` with `ENOMEM`) and
+//! which `glue.c` exports.  `vfs_dedupe_file_range()` is itself exported,
+//! so every caller of it is redirected, not only `FIDEDUPERANGE`'s
+//! `ioctl_file_dedupe_range()` in `fs/ioctl.c` (the only caller in 7.3's
+//! tree), which has already run the LSM's `file_ioctl` hook, copied the
+//! user's array in (refusing more than `PAGE_SIZE` with `ENOMEM`), and
 //! copies it back out only if this function returns 0.
 
-use kernel::{bindings, ffi::c_int};
+use kernel::{
+    bindings,
+    error::from_result,
+    ffi::c_int, //
+};
 
-use crate::{file::CurrentTask, limits, request, stats::STATS};
+use crate::{
+    file::CallingTask,
+    limits,
+    request,
+    stats::STATS, //
+};
+
+// The replacement has exactly the type of the function it replaces: both
+// coerce to one function pointer type, or this does not compile.
+const _: [unsafe extern "C" fn(*mut bindings::file, *mut bindings::file_dedupe_range) -> c_int; 2] = [
+    bindings::vfs_dedupe_file_range,
+    fidedupe_vfs_dedupe_file_range,
+];
 
 /// `vfs_dedupe_file_range(file, same)` done by fidedupe.
 ///
 /// # Safety
 ///
-/// The caller is `ioctl_file_dedupe_range()`, through the livepatch, in
-/// the task that issued the ioctl: `file` is the file the ioctl was issued
-/// on, held with `fdget()` for the call, and `same` is that function's
-/// `memdup_user()` copy of the user's `struct file_dedupe_range`, with
-/// `dest_count` records, used by nothing else until this function returns.
+/// The contract of mainline's `vfs_dedupe_file_range()`, for any caller:
+/// `file` is a valid file that the caller keeps referenced for the
+/// duration of the call (as the `fdget()` of an ioctl, an `fget()` or a
+/// `get_file()` does), and `same` points to a private kernel buffer of
+/// `struct_size(same, info, same->dest_count)` bytes, aligned as
+/// `kmalloc()` aligns, that nothing else accesses until this function
+/// returns.
 #[no_mangle]
 unsafe extern "C" fn fidedupe_vfs_dedupe_file_range(
     file: *mut bindings::file,
     same: *mut bindings::file_dedupe_range,
 ) -> c_int {
-    // SAFETY: the function contract is `dedupe_kernel_range()`'s.
+    // SAFETY: `file` is valid and held for the call, and `same` is a
+    // private buffer of the records it announces (the function's
+    // contract). A file passed to `vfs_dedupe_file_range()` is not an
+    // `O_PATH` file (it is open for I/O), and no `fdget_pos()` without
+    // `f_pos_lock` can be active on it on another thread while its caller
+    // holds the reference it was looked up with.
     let result =
-        unsafe { request::dedupe_kernel_range(file, same, limits(), &CurrentTask, &STATS) };
+        unsafe { request::dedupe_kernel_range(file, same, limits(), &CallingTask, &STATS) };
     STATS.record_fideduperange_call();
     STATS.record_call(result);
-    match result {
-        Ok(()) => 0,
-        Err(err) => err.to_errno(),
-    }
+    from_result(|| result.map(|()| 0))
 }

@@ -18,13 +18,27 @@ use kernel::{
     bindings,
     ioctl::_IOW,
     prelude::*,
-    transmute::{AsBytes, FromBytes},
-    uaccess::{UserPtr, UserSlice, UserSliceReader, UserSliceWriter},
+    transmute::{
+        AsBytes,
+        FromBytes, //
+    },
+    uaccess::{
+        UserPtr,
+        UserSlice,
+        UserSliceReader,
+        UserSliceWriter, //
+    },
 };
 
-use crate::engine::{self, Caller, Limits};
+use crate::engine::{
+    self,
+    Caller, //
+};
 use crate::file::OpenFile;
-use crate::rules::DestOutcome;
+use crate::rules::{
+    DestOutcome,
+    Limits, //
+};
 use crate::stats::Stats;
 
 /// `struct fidedupe_args` of `include/uapi/fidedupe.h`.
@@ -49,7 +63,8 @@ struct RangeHeader {
 }
 
 impl RangeHeader {
-    /// The reserved fields must be zero; checked before anything else.
+    /// The reserved fields must be zero; checked once the source file is
+    /// known and before any check of it.
     fn check_reserved(&self) -> Result {
         if self.reserved1 != 0 || self.reserved2 != 0 {
             return Err(EINVAL);
@@ -85,20 +100,24 @@ const _: () = {
     );
 };
 
-// SAFETY: plain integers without padding (checked above); any bit pattern is
+// SAFETY: Plain integers without padding (checked above); any bit pattern is
 // a valid value.
 unsafe impl FromBytes for FidedupeArgs {}
-// SAFETY: plain integers without padding (checked above); any bit pattern is
+// SAFETY: Plain integers without padding (checked above); any bit pattern is
 // a valid value.
 unsafe impl FromBytes for RangeHeader {}
-// SAFETY: plain integers without padding (checked above); any bit pattern is
+// SAFETY: Plain integers without padding (checked above); any bit pattern is
 // a valid value.
 unsafe impl FromBytes for RangeInfo {}
-// SAFETY: plain integers without padding: every byte is initialised.
+// SAFETY: Plain integers without padding: every byte is initialised.
 unsafe impl AsBytes for RangeInfo {}
 
+/// The ioctl magic of `include/uapi/fidedupe.h`: unassigned in
+/// `Documentation/userspace-api/ioctl/ioctl-number.rst`.
+const FIDEDUPE_IOC_MAGIC: u32 = 0xb9;
+
 /// The ioctl number of `FIDEDUPE_IOC_DEDUPE_RANGE`.
-pub(crate) const FIDEDUPE_IOC_DEDUPE_RANGE: u32 = _IOW::<FidedupeArgs>(0xfd, 0x01);
+pub(crate) const FIDEDUPE_IOC_DEDUPE_RANGE: u32 = _IOW::<FidedupeArgs>(FIDEDUPE_IOC_MAGIC, 0x01);
 
 /// The destination records of one call, read in order and each written
 /// back with its result: user memory for `/dev/fidedupe`, the kernel's copy
@@ -150,8 +169,8 @@ impl DestRecords for KernelRecords<'_> {
     }
 }
 
-/// The walk both entry points share: checks the source, then dedupes each
-/// destination and writes its result back.
+/// The walk both entry points share: checks the header and the source,
+/// then dedupes each destination and writes its result back.
 ///
 /// A failure of the call itself (malformed arguments, a bad source, a
 /// fault, a fatal signal) is returned; a failure of one destination is
@@ -164,27 +183,32 @@ fn dedupe_records(
     caller: &impl Caller,
     stats: &Stats,
 ) -> Result {
-    let src_range = engine::check_source(src, header.src_offset, header.src_length)?;
+    header.check_reserved()?;
+    let src_range = engine::check_source(
+        src,
+        header.src_offset,
+        header.src_length,
+        limits.max_request_bytes,
+    )?;
 
     for _ in 0..header.dest_count {
         if caller.fatal_signal_pending() {
             return Err(EINTR);
         }
         let mut info = records.read_next()?;
-        let outcome = if info.reserved != 0 {
-            DestOutcome::failed(EINVAL)
-        } else {
-            match OpenFile::get(info.dest_fd) {
-                Ok(dest) => engine::dedupe_destination(
-                    src,
-                    src_range,
-                    &dest,
-                    info.dest_offset,
-                    limits,
-                    caller,
-                )?,
-                Err(err) => DestOutcome::failed(err),
-            }
+        // The descriptor first, then the record's reserved field, as
+        // mainline orders them.
+        let outcome = match OpenFile::get(info.dest_fd) {
+            Err(err) => DestOutcome::failed(err),
+            Ok(_) if info.reserved != 0 => DestOutcome::failed(EINVAL),
+            Ok(dest) => engine::dedupe_destination(
+                src,
+                src_range,
+                &dest,
+                info.dest_offset,
+                limits.chunk_bytes,
+                caller,
+            )?,
         };
         stats.record_destination(&outcome);
         info.status = outcome.status;
@@ -196,6 +220,11 @@ fn dedupe_records(
 
 /// Runs one `FIDEDUPE_IOC_DEDUPE_RANGE` call with `arg` the user address of
 /// a `struct fidedupe_args`.
+///
+/// In the order of `FIDEDUPERANGE`: the source descriptor (`EBADF`), the
+/// LSM's `file_ioctl` hook on the source with `FIDEDUPERANGE` as the
+/// command, which `fs/ioctl.c` calls before any ioctl and which the
+/// misc device's own ioctl does not give the source, then the request.
 pub(crate) fn dedupe_ioctl(
     arg: usize,
     limits: Limits,
@@ -208,16 +237,19 @@ pub(crate) fn dedupe_ioctl(
     if args.flags != 0 || args.reserved != 0 {
         return Err(EINVAL);
     }
+    let src = OpenFile::get(args.src_fd)?;
+    src.check_fideduperange_ioctl(args.range_ptr)?;
+
     let range_addr = usize::try_from(args.range_ptr).map_err(|_| EFAULT)?;
     let header: RangeHeader =
         UserSlice::new(UserPtr::from_addr(range_addr), size_of::<RangeHeader>())
             .reader()
             .read()?;
-    header.check_reserved()?;
-    let src = OpenFile::get(args.src_fd)?;
-
+    let infos_addr = range_addr
+        .checked_add(size_of::<RangeHeader>())
+        .ok_or(EFAULT)?;
     let infos = UserSlice::new(
-        UserPtr::from_addr(range_addr.wrapping_add(size_of::<RangeHeader>())),
+        UserPtr::from_addr(infos_addr),
         usize::from(header.dest_count) * size_of::<RangeInfo>(),
     );
     let (reader, writer) = infos.reader_writer();
@@ -225,17 +257,19 @@ pub(crate) fn dedupe_ioctl(
     dedupe_records(&src, &header, &mut records, limits, caller, stats)
 }
 
-/// Runs one `FIDEDUPERANGE` call on the kernel's copy of the user's
-/// `struct file_dedupe_range`, as `vfs_dedupe_file_range()` does.
+/// Runs one `vfs_dedupe_file_range()` call on a kernel copy of a
+/// `struct file_dedupe_range`, such as the one `fs/ioctl.c` makes for
+/// `FIDEDUPERANGE`.
 ///
 /// # Safety
 ///
-/// `src` is the file the current task's ioctl was issued on, looked up in
-/// its descriptor table and held for the duration of the call (the
-/// `fdget()` of `fs/ioctl.c`). `range` points to a `struct
-/// file_dedupe_range` followed by `dest_count` records, in kernel memory
-/// aligned for `u64` that nothing else accesses during the call
-/// (`ioctl_file_dedupe_range()`'s `memdup_user()` copy).
+/// `src` is a valid file, not an `O_PATH` file, that the caller keeps
+/// referenced for the duration of the call, and any `fdget_pos()` on it
+/// that did not take `f_pos_lock` is on the current thread (true of the
+/// file of an ioctl, and of any file got with `fget()` or `get_file()`).
+/// `range` points to `struct_size(range, info, range->dest_count)` bytes
+/// of kernel memory, aligned for `u64`, that nothing else accesses during
+/// the call.
 pub(crate) unsafe fn dedupe_kernel_range(
     src: *mut bindings::file,
     range: *mut bindings::file_dedupe_range,
@@ -243,11 +277,11 @@ pub(crate) unsafe fn dedupe_kernel_range(
     caller: &impl Caller,
     stats: &Stats,
 ) -> Result {
-    // SAFETY: `range` is valid for reads of the header (function contract);
-    // `RangeHeader` has its layout (asserted above) and any bit pattern.
+    // SAFETY: `range` is valid for reads of the header (the function's
+    // contract), and `RangeHeader` has its layout (asserted above) and
+    // accepts any bit pattern.
     let header = unsafe { range.cast::<RangeHeader>().read() };
-    header.check_reserved()?;
-    // SAFETY: by the function contract, `dest_count` records follow the
+    // SAFETY: By the function's contract, `dest_count` records follow the
     // header (at `range.add(1)`, the offset of `info`, asserted above), in
     // aligned memory only this call accesses; `RangeInfo` has the layout
     // of `struct file_dedupe_range_info` (asserted above) and accepts any
@@ -258,8 +292,8 @@ pub(crate) unsafe fn dedupe_kernel_range(
             usize::from(header.dest_count),
         )
     };
-    // SAFETY: `src` is the ioctl's own file, looked up by the current task
-    // and held for the call (function contract).
+    // SAFETY: `src` is valid, not `O_PATH`, held by the caller for the
+    // call, and has no problematic `fdget_pos()` (the function's contract).
     let src = unsafe { OpenFile::from_raw(src) };
     let mut records = KernelRecords { infos, next: 0 };
     dedupe_records(&src, &header, &mut records, limits, caller, stats)

@@ -1,27 +1,31 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! The rules of a dedupe request that need no kernel object: range
-//! arithmetic, the order of the per-file checks, chunk planning and the
-//! mapping of a filesystem's answers to a destination's status.
+//! arithmetic, the order of the per-file checks, the overlap rule, chunk
+//! planning, the tunables and the mapping of a filesystem's answers to a
+//! destination's status.
 //!
 //! Everything here is pure and unit-tested with KUnit below; `engine.rs`
-//! applies these rules to real files through the [`DedupeFile`] trait.
+//! applies these rules to real files through the
+//! [`RemapFile`](crate::engine::RemapFile) trait.
 
 use kernel::prelude::*;
-
-/// Largest byte offset or length a request may name: `loff_t` is signed.
-pub(crate) const MAX_LOFF: u64 = i64::MAX as u64;
 
 /// `FILE_DEDUPE_RANGE_SAME` from `linux/fs.h`.
 pub(crate) const STATUS_SAME: i32 = kernel::bindings::FILE_DEDUPE_RANGE_SAME as i32;
 /// `FILE_DEDUPE_RANGE_DIFFERS` from `linux/fs.h`.
 pub(crate) const STATUS_DIFFERS: i32 = kernel::bindings::FILE_DEDUPE_RANGE_DIFFERS as i32;
 
-/// A byte range of one file whose end provably fits in `loff_t`.
+/// A byte range of one file whose offset, length and end all fit in
+/// `loff_t`.
+///
+/// # Invariants
+///
+/// `0 <= offset`, `0 <= len` and `offset + len <= i64::MAX`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct FileRange {
-    offset: u64,
-    len: u64,
+    offset: i64,
+    len: i64,
 }
 
 impl FileRange {
@@ -31,28 +35,39 @@ impl FileRange {
     /// or if `offset + len` is: the sum is computed with checked arithmetic,
     /// so `len == u64::MAX` cannot wrap around into a small end.
     pub(crate) fn new(offset: u64, len: u64) -> Result<Self> {
-        if offset > MAX_LOFF || len > MAX_LOFF {
-            return Err(EINVAL);
-        }
-        match offset.checked_add(len) {
-            Some(end) if end <= MAX_LOFF => Ok(Self { offset, len }),
-            _ => Err(EINVAL),
-        }
+        let offset = i64::try_from(offset).map_err(|_| EINVAL)?;
+        let len = i64::try_from(len).map_err(|_| EINVAL)?;
+        offset.checked_add(len).ok_or(EINVAL)?;
+        // INVARIANT: both converted from `u64`, so non-negative, and their
+        // sum did not overflow `i64`.
+        Ok(Self { offset, len })
     }
 
     /// First byte of the range.
     pub(crate) fn offset(&self) -> u64 {
-        self.offset
+        // Lossless: non-negative by the type invariant.
+        self.offset.unsigned_abs()
     }
 
     /// Length of the range in bytes.
     pub(crate) fn len(&self) -> u64 {
-        self.len
+        // Lossless: non-negative by the type invariant.
+        self.len.unsigned_abs()
     }
 
-    /// One past the last byte; cannot overflow by construction.
+    /// One past the last byte.
     pub(crate) fn end(&self) -> u64 {
-        self.offset + self.len
+        self.offset() + self.len()
+    }
+
+    /// The offset as a `loff_t`, exactly.
+    pub(crate) fn loff_offset(&self) -> i64 {
+        self.offset
+    }
+
+    /// The length as a `loff_t`, exactly.
+    pub(crate) fn loff_len(&self) -> i64 {
+        self.len
     }
 
     /// Fails with `EINVAL` unless the whole range lies within a file of
@@ -66,15 +81,27 @@ impl FileRange {
 
     /// The same range with its length capped at `max_len`.
     pub(crate) fn shortened_to(&self, max_len: u64) -> Self {
+        // A cap above `i64::MAX` shortens no range.
+        let max_len = i64::try_from(max_len).unwrap_or(i64::MAX);
+        // INVARIANT: the length only shrinks and stays non-negative.
         Self {
             offset: self.offset,
-            len: self.len.min(max_len),
+            len: self.len.min(max_len.max(0)),
         }
     }
 
     /// The range of the same length starting at `offset` in another file.
     pub(crate) fn at(&self, offset: u64) -> Result<Self> {
-        Self::new(offset, self.len)
+        Self::new(offset, self.len())
+    }
+
+    /// The `len` bytes that start `skip` bytes into this range; `EINVAL`
+    /// unless they lie within it.
+    pub(crate) fn part(&self, skip: u64, len: u64) -> Result<Self> {
+        match skip.checked_add(len) {
+            Some(end) if end <= self.len() => Self::new(self.offset() + skip, len),
+            _ => Err(EINVAL),
+        }
     }
 }
 
@@ -161,6 +188,56 @@ pub(crate) fn check_dedupe_permission(dest: &impl DedupePermission) -> Result {
     }
 }
 
+/// Whether a source and a destination range of one file overlap, judged
+/// over the whole request as `generic_remap_checks()` judges one call of
+/// the filesystem: the length is rounded down to whole blocks, or, when
+/// both ranges end at the end of the file of `size` bytes, up to the block
+/// that holds it.
+///
+/// The filesystem sees one chunk at a time, so it cannot refuse a request
+/// whose chunks overlap only each other's neighbours; this check runs once,
+/// before the first chunk, whatever `chunk_bytes` is.
+pub(crate) fn ranges_overlap(src: FileRange, dest: FileRange, size: u64, block_size: u64) -> bool {
+    let block_size = if block_size.is_power_of_two() {
+        block_size
+    } else {
+        1
+    };
+    let len = if src.end() == size && dest.end() == size {
+        // Round the end of the file up to its block; `size` fits in
+        // `loff_t`, so adding less than a block cannot overflow `u64`.
+        ((size + block_size - 1) & !(block_size - 1)) - src.offset()
+    } else {
+        src.len() & !(block_size - 1)
+    };
+    len > 0
+        && dest.offset() < src.offset().saturating_add(len)
+        && src.offset() < dest.offset().saturating_add(len)
+}
+
+/// The tunables of a call (module parameters in production).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Limits {
+    /// Longest range one call dedupes; longer requests are shortened.
+    pub(crate) max_request_bytes: u64,
+    /// Bytes per filesystem call, rounded down to whole blocks.
+    pub(crate) chunk_bytes: u64,
+}
+
+impl Limits {
+    /// Validates the tunables: 0 for either cannot work (every request
+    /// would be shortened to nothing, or no chunk would hold a byte).
+    pub(crate) fn new(max_request_bytes: u64, chunk_bytes: u64) -> Result<Self> {
+        if max_request_bytes == 0 || chunk_bytes == 0 {
+            return Err(EINVAL);
+        }
+        Ok(Self {
+            max_request_bytes,
+            chunk_bytes,
+        })
+    }
+}
+
 /// Splits a destination's range into chunks, each a separate call of the
 /// filesystem, so that a fatal signal is noticed between chunks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -219,7 +296,7 @@ impl ChunkResult {
     pub(crate) fn from_remap_return(ret: i64) -> Self {
         if ret >= 0 {
             // `ret` is non-negative, so the conversion is lossless.
-            Self::Shared(ret as u64)
+            Self::Shared(ret.unsigned_abs())
         } else if ret == i64::from(EBADE.to_errno()) {
             Self::Differs
         } else {
@@ -256,8 +333,9 @@ impl DestOutcome {
 }
 
 /// Accumulates the chunk results of one destination (the prefix rule).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct DestProgress {
+    requested: u64,
     shared: u64,
 }
 
@@ -271,6 +349,15 @@ pub(crate) enum Next {
 }
 
 impl DestProgress {
+    /// Nothing shared yet of a range of `requested` bytes (already
+    /// shortened to `max_request_bytes`).
+    pub(crate) fn new(requested: u64) -> Self {
+        Self {
+            requested,
+            shared: 0,
+        }
+    }
+
     /// Bytes shared so far.
     pub(crate) fn shared(&self) -> u64 {
         self.shared
@@ -279,7 +366,8 @@ impl DestProgress {
     /// Records the filesystem's answer for a chunk of `asked` bytes.
     ///
     /// Chunks shared before a chunk that differs or fails stay shared and
-    /// are counted in `bytes_deduped`. A chunk the filesystem shortened (an
+    /// are counted in `bytes_deduped`, so a negative `status` can come with
+    /// a non-zero `bytes_deduped`. A chunk the filesystem shortened (an
     /// unaligned tail that does not end at both EOFs) ends the destination:
     /// the rest would not start on a block boundary.
     pub(crate) fn record(&mut self, asked: u64, result: ChunkResult) -> Next {
@@ -306,8 +394,17 @@ impl DestProgress {
         }
     }
 
-    /// The outcome when every chunk was shared (possibly shortened).
+    /// The outcome once no chunk is left or the filesystem shortened one.
+    ///
+    /// `SAME` with `bytes_deduped` what was shared, which is then non-zero
+    /// unless nothing was requested: a non-empty request of which the
+    /// filesystem could share nothing (shorter than a block and not ending
+    /// at both EOFs) is `EINVAL`, so that a client that advances by
+    /// `bytes_deduped` while the status is `SAME` always advances.
     pub(crate) fn finish(&self) -> DestOutcome {
+        if self.shared == 0 && self.requested > 0 {
+            return DestOutcome::failed(EINVAL);
+        }
         DestOutcome {
             status: STATUS_SAME,
             bytes_deduped: self.shared,
@@ -331,33 +428,111 @@ pub(crate) fn fd_number(fd: i64) -> Result<u32> {
 mod tests {
     use super::*;
 
+    fn range(offset: u64, len: u64) -> Result<FileRange> {
+        FileRange::new(offset, len)
+    }
+
+    const MAX: u64 = i64::MAX.unsigned_abs();
+
     #[test]
     fn range_accepts_edges() {
-        assert_eq!(FileRange::new(0, 0).map(|r| r.end()), Ok(0));
-        assert_eq!(FileRange::new(MAX_LOFF, 0).map(|r| r.end()), Ok(MAX_LOFF));
-        assert_eq!(FileRange::new(0, MAX_LOFF).map(|r| r.len()), Ok(MAX_LOFF));
-        assert_eq!(FileRange::new(4096, 4095).map(|r| r.end()), Ok(8191));
+        assert_eq!(range(0, 0).map(|r| r.end()), Ok(0));
+        assert_eq!(range(MAX, 0).map(|r| r.end()), Ok(MAX));
+        assert_eq!(range(0, MAX).map(|r| r.len()), Ok(MAX));
+        assert_eq!(range(4096, 4095).map(|r| r.end()), Ok(8191));
+        assert_eq!(range(MAX, 0).map(|r| r.loff_offset()), Ok(i64::MAX));
+        assert_eq!(range(1, MAX - 1).map(|r| r.loff_len()), Ok(i64::MAX - 1));
     }
 
     #[test]
     fn range_rejects_overflow() {
-        assert_eq!(FileRange::new(0, u64::MAX), Err(EINVAL));
-        assert_eq!(FileRange::new(u64::MAX, 0), Err(EINVAL));
-        assert_eq!(FileRange::new(MAX_LOFF + 1, 0), Err(EINVAL));
-        assert_eq!(FileRange::new(0, MAX_LOFF + 1), Err(EINVAL));
-        assert_eq!(FileRange::new(1, MAX_LOFF), Err(EINVAL));
-        assert_eq!(FileRange::new(MAX_LOFF, 1), Err(EINVAL));
-        assert_eq!(FileRange::new(4096, u64::MAX - 4095), Err(EINVAL));
+        assert_eq!(range(0, u64::MAX), Err(EINVAL));
+        assert_eq!(range(u64::MAX, 0), Err(EINVAL));
+        assert_eq!(range(MAX + 1, 0), Err(EINVAL));
+        assert_eq!(range(0, MAX + 1), Err(EINVAL));
+        assert_eq!(range(1, MAX), Err(EINVAL));
+        assert_eq!(range(MAX, 1), Err(EINVAL));
+        assert_eq!(range(4096, u64::MAX - 4095), Err(EINVAL));
+        // No wrap in 64 bits, but the end is past INT64_MAX.
+        assert_eq!(range(4096, MAX - 100), Err(EINVAL));
+        assert_eq!(range(MAX - 100, 4096), Err(EINVAL));
     }
 
     #[test]
-    fn range_within_file() {
-        let r = FileRange::new(4096, 4096).unwrap_or(FileRange { offset: 0, len: 0 });
+    fn range_within_file() -> Result {
+        let r = range(4096, 4096)?;
         assert_eq!(r.check_within(8192), Ok(()));
         assert_eq!(r.check_within(8191), Err(EINVAL));
         assert_eq!(r.shortened_to(100).len(), 100);
         assert_eq!(r.shortened_to(1 << 30).len(), 4096);
-        assert_eq!(r.at(MAX_LOFF), Err(EINVAL));
+        assert_eq!(r.shortened_to(u64::MAX).len(), 4096);
+        assert_eq!(r.shortened_to(0).len(), 0);
+        assert_eq!(r.at(MAX), Err(EINVAL));
+        assert_eq!(r.at(MAX - 4096).map(|r| r.end()), Ok(MAX));
+        Ok(())
+    }
+
+    #[test]
+    fn range_parts() -> Result {
+        let r = range(4096, 65536)?;
+        assert_eq!(r.part(0, 16384), range(4096, 16384));
+        assert_eq!(r.part(49152, 16384), range(53248, 16384));
+        assert_eq!(r.part(49152, 16385), Err(EINVAL));
+        assert_eq!(r.part(u64::MAX, 1), Err(EINVAL));
+        assert_eq!(r.part(65536, 0), range(69632, 0));
+        Ok(())
+    }
+
+    #[test]
+    fn overlap_in_one_file() -> Result {
+        const MIB: u64 = 1 << 20;
+        let size = 64 * MIB;
+        // Distances below, at and above the length.
+        let src = range(0, 32 * MIB)?;
+        assert!(ranges_overlap(src, range(16 * MIB, 32 * MIB)?, size, 4096));
+        assert!(ranges_overlap(
+            src,
+            range(32 * MIB - 4096, 32 * MIB)?,
+            size,
+            4096
+        ));
+        assert!(!ranges_overlap(src, range(32 * MIB, 32 * MIB)?, size, 4096));
+        assert!(ranges_overlap(range(16 * MIB, 32 * MIB)?, src, size, 4096));
+        // The same range is an overlap.
+        assert!(ranges_overlap(src, src, size, 4096));
+        // Length 0 overlaps nothing.
+        assert!(!ranges_overlap(range(0, 0)?, range(0, 0)?, size, 4096));
+        // Rounded down to whole blocks, as the filesystem does: 4097 bytes
+        // at 0 and at 4096 share 4096 bytes and do not overlap.
+        assert!(!ranges_overlap(
+            range(0, 4097)?,
+            range(4096, 4097)?,
+            size,
+            4096
+        ));
+        assert!(!ranges_overlap(
+            range(0, 4095)?,
+            range(0, 4095)?,
+            size,
+            4096
+        ));
+        // Both at EOF: rounded up to the block that holds the end.
+        assert!(ranges_overlap(range(0, 4095)?, range(0, 4095)?, 4095, 4096));
+        Ok(())
+    }
+
+    #[test]
+    fn limits_reject_zero() {
+        assert_eq!(
+            Limits::new(1 << 30, 16 << 20),
+            Ok(Limits {
+                max_request_bytes: 1 << 30,
+                chunk_bytes: 16 << 20
+            })
+        );
+        assert_eq!(Limits::new(0, 16 << 20), Err(EINVAL));
+        assert_eq!(Limits::new(1 << 30, 0), Err(EINVAL));
+        assert_eq!(Limits::new(1, 1).map(|l| l.chunk_bytes), Ok(1));
     }
 
     struct Fake {
@@ -531,7 +706,7 @@ mod tests {
     #[test]
     fn prefix_rule() {
         // Two chunks shared, the third differs: DIFFERS with the prefix.
-        let mut p = DestProgress::default();
+        let mut p = DestProgress::new(24576);
         assert_eq!(p.record(8192, ChunkResult::Shared(8192)), Next::Continue);
         assert_eq!(p.record(8192, ChunkResult::Shared(8192)), Next::Continue);
         let done = p.record(8192, ChunkResult::Differs);
@@ -542,7 +717,7 @@ mod tests {
         assert_eq!(done, Next::Done(want));
 
         // A shortened chunk ends the destination as SAME with what was shared.
-        let mut p = DestProgress::default();
+        let mut p = DestProgress::new(12289);
         assert_eq!(p.record(8192, ChunkResult::Shared(8192)), Next::Continue);
         let want = DestOutcome {
             status: STATUS_SAME,
@@ -551,7 +726,7 @@ mod tests {
         assert_eq!(p.record(4097, ChunkResult::Shared(4096)), Next::Done(want));
 
         // An error after a shared prefix keeps the prefix in bytes_deduped.
-        let mut p = DestProgress::default();
+        let mut p = DestProgress::new(8192);
         assert_eq!(p.record(4096, ChunkResult::Shared(4096)), Next::Continue);
         let want = DestOutcome {
             status: -12,
@@ -563,7 +738,7 @@ mod tests {
         );
 
         // A filesystem claiming more than asked is capped.
-        let mut p = DestProgress::default();
+        let mut p = DestProgress::new(4096);
         assert_eq!(p.record(4096, ChunkResult::Shared(9999)), Next::Continue);
         assert_eq!(p.shared(), 4096);
         assert_eq!(
@@ -572,6 +747,25 @@ mod tests {
                 status: STATUS_SAME,
                 bytes_deduped: 4096
             }
+        );
+    }
+
+    #[test]
+    fn same_with_nothing_shared_only_for_length_zero() {
+        // Nothing requested: SAME, 0 bytes.
+        assert_eq!(
+            DestProgress::new(0).finish(),
+            DestOutcome {
+                status: STATUS_SAME,
+                bytes_deduped: 0
+            }
+        );
+        // One byte short of a block, not at EOF: the filesystem shares
+        // nothing, and that is EINVAL, not SAME with 0 bytes.
+        let mut p = DestProgress::new(4095);
+        assert_eq!(
+            p.record(4095, ChunkResult::Shared(0)),
+            Next::Done(DestOutcome::failed(EINVAL))
         );
     }
 

@@ -9,19 +9,27 @@ use core::fmt;
 
 use kernel::{
     prelude::*,
-    sync::atomic::{Atomic, Relaxed},
+    sync::atomic::{
+        Atomic,
+        Relaxed, //
+    },
 };
 
-use crate::rules::{DestOutcome, STATUS_DIFFERS, STATUS_SAME};
+use crate::rules::{
+    DestOutcome,
+    STATUS_DIFFERS,
+    STATUS_SAME, //
+};
 
 /// The errnos counted by name; any other lands in `errors_other`.
-const COUNTED_ERRNOS: [(Error, &str); 11] = [
+const COUNTED_ERRNOS: [(Error, &str); 12] = [
     (EBADF, "EBADF"),
     (EINVAL, "EINVAL"),
     (EISDIR, "EISDIR"),
     (EOPNOTSUPP, "EOPNOTSUPP"),
     (ETXTBSY, "ETXTBSY"),
     (EPERM, "EPERM"),
+    (EACCES, "EACCES"),
     (EXDEV, "EXDEV"),
     (EROFS, "EROFS"),
     (EFAULT, "EFAULT"),

@@ -35,7 +35,7 @@ fi
 # kselftest_harness: "# Totals: pass:P fail:F xfail:X xpass:Y skip:S error:E"
 # One file per program; a program that printed no totals counts as failed.
 # The native-path cases again with the livepatch: livepatch-<program>.tap.
-for t in "$build"/selftests/*_test small-limits man-example \
+for t in module-params "$build"/selftests/*_test small-limits man-example \
 	 $(cd "$build/selftests" && printf 'livepatch-%s ' *_test) livepatch-cycle \
 	 small-limits-livepatch; do
 	tap="$out/$(basename "$t").tap"

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
 #include <linux/fiemap.h>
@@ -187,6 +188,32 @@ static inline int make_file(const char *path, size_t len, uint64_t seed)
 		return -EIO;
 	}
 	return fd;
+}
+
+/* Copies [@from, @from + @len) of @fd to @to in the same file; 0 or -errno. */
+static inline int copy_range_within(int fd, uint64_t from, uint64_t len, uint64_t to)
+{
+	char buf[65536];
+	uint64_t done = 0;
+
+	while (done < len) {
+		size_t n = len - done < sizeof(buf) ? len - done : sizeof(buf);
+
+		if (pread(fd, buf, n, from + done) != (ssize_t)n ||
+		    pwrite(fd, buf, n, to + done) != (ssize_t)n)
+			return -EIO;
+		done += n;
+	}
+	return fsync(fd) ? -errno : 0;
+}
+
+/* CLOCK_MONOTONIC in seconds. */
+static inline double now_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 /* FNV-1a over the whole file, read through the page cache. */

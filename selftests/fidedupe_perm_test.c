@@ -7,9 +7,14 @@
  */
 #define _GNU_SOURCE
 #include <grp.h>
+#include <sched.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <sys/swap.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
+#include <linux/capability.h>
+#include <linux/mount.h>
 
 #include "dedupe_fixture.h"
 
@@ -23,13 +28,47 @@ struct child_result {
 	uint64_t bytes;
 };
 
+/* Who calls: a uid and, for a caller that stays root, its capabilities. */
+struct caller {
+	uid_t uid;		/* NOBODY, or 0 to stay root */
+	bool limit_caps;	/* root with only @caps (effective and permitted) */
+	uint64_t caps;
+	int dirfd;		/* where "src" and "dst" are opened; -1: the fixture's dir */
+};
+
+static const struct caller nobody = { .uid = NOBODY, .dirfd = -1 };
+
+static int set_caps(uint64_t caps)
+{
+	struct __user_cap_header_struct header = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct data[2] = {
+		{ .effective = (uint32_t)caps, .permitted = (uint32_t)caps },
+		{ .effective = (uint32_t)(caps >> 32), .permitted = (uint32_t)(caps >> 32) },
+	};
+
+	return syscall(SYS_capset, &header, data);
+}
+
+static int open_as_caller(struct dedupe_fixture *self, const struct caller *who,
+			  const char *name, int flags)
+{
+	int fd;
+
+	if (who->dirfd < 0)
+		return fixture_open(self, name, flags);
+	fd = openat(who->dirfd, name, flags);
+	return fd < 0 ? -errno : fd;
+}
+
 /*
- * Forks; the child drops to uid/gid NOBODY, opens "<dir>/src" read-only and
- * "<dir>/dst" with @dest_flags (or uses @dest_fd when it is >= 0) and
- * dedupes all of src into dst.  Returns the child's view.
+ * Forks; the child becomes @who, opens "src" read-only and "dst" with
+ * @dest_flags (or uses @dest_fd when it is >= 0) and dedupes all of src
+ * into dst.  Returns the child's view.
  */
-static struct child_result run_unprivileged(struct dedupe_fixture *self,
-					    int dest_flags, int dest_fd)
+static struct child_result run_as(struct dedupe_fixture *self, const struct caller *who,
+				  int dest_flags, int dest_fd)
 {
 	struct child_result *shared, res = { .ret = -ECHILD };
 	int wstatus;
@@ -44,11 +83,13 @@ static struct child_result run_unprivileged(struct dedupe_fixture *self,
 	if (pid == 0) {
 		int src, dst;
 
-		if (setgroups(0, NULL) || setresgid(NOBODY, NOBODY, NOBODY) ||
-		    setresuid(NOBODY, NOBODY, NOBODY))
+		if (who->uid && (setgroups(0, NULL) || setresgid(who->uid, who->uid, who->uid) ||
+				 setresuid(who->uid, who->uid, who->uid)))
 			_exit(1);
-		src = fixture_open(self, "src", O_RDONLY);
-		dst = dest_fd >= 0 ? dest_fd : fixture_open(self, "dst", dest_flags);
+		if (who->limit_caps && set_caps(who->caps))
+			_exit(1);
+		src = open_as_caller(self, who, "src", O_RDONLY);
+		dst = dest_fd >= 0 ? dest_fd : open_as_caller(self, who, "dst", dest_flags);
 		if (src < 0 || dst < 0) {
 			shared->ret = src < 0 ? src : dst;
 			_exit(2);
@@ -61,6 +102,12 @@ static struct child_result run_unprivileged(struct dedupe_fixture *self,
 		res = *shared;
 	munmap(shared, sizeof(*shared));
 	return res;
+}
+
+static struct child_result run_unprivileged(struct dedupe_fixture *self,
+					    int dest_flags, int dest_fd)
+{
+	return run_as(self, &nobody, dest_flags, dest_fd);
 }
 
 /* src and dst of identical content; dst gets @owner and @mode. */
@@ -77,8 +124,22 @@ static void make_pair(struct __test_metadata *_metadata,
 	ASSERT_EQ(0, chmod(p, mode));
 }
 
+/* How much of "<dir>/dst" shares its extents now, or -errno. */
+static int64_t dst_shared(struct dedupe_fixture *self)
+{
+	int dst = fixture_open(self, "dst", O_RDONLY);
+	int64_t shared = dst < 0 ? dst : shared_bytes(dst, 0, LEN);
+
+	close(dst);
+	return shared;
+}
+
 TEST_F(dedupe, unprivileged_owner_read_only_fd)
 {
+	/*
+	 * The owner, with write permission for the owner only (0644):
+	 * ownership and the write permission both allow it.
+	 */
 	struct child_result res;
 
 	make_pair(_metadata, self, NOBODY, 0644);
@@ -86,6 +147,152 @@ TEST_F(dedupe, unprivileged_owner_read_only_fd)
 	ASSERT_EQ(0, res.ret);
 	EXPECT_EQ(FILE_DEDUPE_RANGE_SAME, res.status);
 	EXPECT_EQ(LEN, res.bytes);
+	EXPECT_EQ(LEN, dst_shared(self));
+}
+
+TEST_F(dedupe, unprivileged_owner_without_write_permission)
+{
+	/* The owner, but nobody may write (0444): only ownership allows it. */
+	struct child_result res;
+
+	make_pair(_metadata, self, NOBODY, 0444);
+	res = run_unprivileged(self, O_RDONLY, -1);
+	ASSERT_EQ(0, res.ret);
+	EXPECT_EQ(FILE_DEDUPE_RANGE_SAME, res.status);
+	EXPECT_EQ(LEN, res.bytes);
+	EXPECT_EQ(LEN, dst_shared(self));
+}
+
+TEST_F(dedupe, cap_sys_admin_is_reason_enough)
+{
+	/*
+	 * root with CAP_SYS_ADMIN and no other capability, not the owner,
+	 * no write permission (0444), the destination open read-only: only
+	 * CAP_SYS_ADMIN allows it.  Without any capability: EPERM.
+	 */
+	struct caller admin = {
+		.uid = 0, .limit_caps = true, .caps = 1ULL << CAP_SYS_ADMIN, .dirfd = -1,
+	};
+	struct caller no_caps = { .uid = 0, .limit_caps = true, .caps = 0, .dirfd = -1 };
+	struct child_result res;
+
+	make_pair(_metadata, self, 1000, 0444);
+	res = run_as(self, &no_caps, O_RDONLY, -1);
+	ASSERT_EQ(0, res.ret);
+	EXPECT_EQ(-EPERM, res.status);
+	EXPECT_EQ(0, dst_shared(self));
+	res = run_as(self, &admin, O_RDONLY, -1);
+	ASSERT_EQ(0, res.ret);
+	EXPECT_EQ(FILE_DEDUPE_RANGE_SAME, res.status);
+	EXPECT_EQ(LEN, res.bytes);
+	EXPECT_EQ(LEN, dst_shared(self));
+}
+
+TEST_F(dedupe, cap_dac_override_without_cap_sys_admin)
+{
+	/* The reverse: write permission through CAP_DAC_OVERRIDE alone. */
+	struct caller dac = {
+		.uid = 0, .limit_caps = true, .caps = 1ULL << CAP_DAC_OVERRIDE, .dirfd = -1,
+	};
+	struct child_result res;
+
+	make_pair(_metadata, self, 1000, 0444);
+	res = run_as(self, &dac, O_RDONLY, -1);
+	ASSERT_EQ(0, res.ret);
+	EXPECT_EQ(FILE_DEDUPE_RANGE_SAME, res.status);
+	EXPECT_EQ(LEN, dst_shared(self));
+}
+
+/*
+ * A user namespace whose uid and gid maps are "@inside @outside 1", as an
+ * fd for MOUNT_ATTR_IDMAP; -errno on failure.
+ */
+static int userns_fd(unsigned int inside, unsigned int outside)
+{
+	static const char * const files[] = { "uid_map", "gid_map" };
+	int ready[2], fd = -ECHILD, n, f;
+	char p[64], map[64], c;
+	unsigned int i;
+	pid_t pid;
+
+	if (pipe(ready))
+		return -errno;
+	pid = fork();
+	if (pid == 0) {
+		close(ready[0]);
+		if (unshare(CLONE_NEWUSER))
+			_exit(1);
+		if (write(ready[1], "x", 1) != 1)
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	close(ready[1]);
+	if (pid < 0 || read(ready[0], &c, 1) != 1) {
+		fd = -EINVAL;
+		goto out;
+	}
+	n = snprintf(map, sizeof(map), "%u %u 1\n", inside, outside);
+	for (i = 0; i < 2; i++) {
+		snprintf(p, sizeof(p), "/proc/%d/%s", pid, files[i]);
+		f = open(p, O_WRONLY);
+		if (f < 0 || write(f, map, n) != n) {
+			fd = -EIO;
+			if (f >= 0)
+				close(f);
+			goto out;
+		}
+		close(f);
+	}
+	snprintf(p, sizeof(p), "/proc/%d/ns/user", pid);
+	fd = open(p, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		fd = -errno;
+out:
+	close(ready[0]);
+	if (pid > 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+	return fd;
+}
+
+TEST_F(dedupe, idmapped_mount_ownership)
+{
+	/*
+	 * dst is owned by uid 1000 on disk, mode 0444.  Through a mount that
+	 * maps 1000 to nobody, nobody owns it and may dedupe into it;
+	 * through the plain mount it may not (EPERM).  Both paths read the
+	 * ownership through the destination's mount.
+	 */
+	struct mount_attr attr = { .attr_set = MOUNT_ATTR_IDMAP };
+	struct caller through_idmap = { .uid = NOBODY, .dirfd = -1 };
+	struct child_result res;
+	int tree, userns;
+
+	make_pair(_metadata, self, 1000, 0444);
+	userns = userns_fd(1000, NOBODY);
+	if (userns == -EINVAL)
+		SKIP(return, "no user namespaces in this kernel");
+	ASSERT_LE(0, userns);
+	tree = syscall(SYS_open_tree, AT_FDCWD, self->dir, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+	ASSERT_LE(0, tree) TH_LOG("open_tree: %m");
+	attr.userns_fd = userns;
+	ASSERT_EQ(0, syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH, &attr, sizeof(attr)))
+		TH_LOG("mount_setattr(MOUNT_ATTR_IDMAP): %m");
+	through_idmap.dirfd = tree;
+
+	res = run_unprivileged(self, O_RDONLY, -1);
+	ASSERT_EQ(0, res.ret);
+	EXPECT_EQ(-EPERM, res.status);
+	EXPECT_EQ(0, dst_shared(self));
+	res = run_as(self, &through_idmap, O_RDONLY, -1);
+	ASSERT_EQ(0, res.ret);
+	EXPECT_EQ(FILE_DEDUPE_RANGE_SAME, res.status);
+	EXPECT_EQ(LEN, res.bytes);
+	EXPECT_EQ(LEN, dst_shared(self));
+	close(userns);
+	close(tree);
 }
 
 TEST_F(dedupe, unprivileged_non_owner_without_write_permission)

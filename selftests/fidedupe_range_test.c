@@ -8,6 +8,9 @@
  * module's defaults, 16 MiB and 1 GiB).
  */
 #define _GNU_SOURCE
+#include <pthread.h>
+#include <time.h>
+
 #include "dedupe_fixture.h"
 
 static uint64_t env_u64(const char *name, uint64_t def)
@@ -87,14 +90,46 @@ TEST_F(dedupe, zero_length_still_checks_files)
 
 TEST_F(dedupe, block_minus_one)
 {
-	/* Not at EOF, so the filesystem rounds 4095 down to 0 bytes. */
+	/*
+	 * Not at EOF, so the filesystem rounds 4095 down to 0 bytes.  mainline
+	 * reports SAME and the length asked for; fidedupe gives SAME with 0
+	 * bytes only to a request of 0 bytes, and this one EINVAL.
+	 */
 	TWO_FILES(1 * MiB);
 
 	ASSERT_EQ(0, dedupe_one(self, src, 0, 4095, dst, 0, &status, &bytes));
-	EXPECT_EQ(FILE_DEDUPE_RANGE_SAME, status);
-	/* mainline reports the length asked for, not the length shared. */
+	EXPECT_EQ(WANT(FILE_DEDUPE_RANGE_SAME, -EINVAL), status);
 	EXPECT_EQ(WANT(4095, 0), bytes);
 	EXPECT_EQ(0, shared_bytes(dst, 0, 1 * MiB));
+	DATA_UNCHANGED();
+}
+
+TEST_F(dedupe, advancing_client_terminates)
+{
+	/*
+	 * A client that goes on while the status is SAME and fewer bytes than
+	 * asked were deduped, advancing by bytes_deduped, must stop: 8191
+	 * bytes not at EOF are 4096 shared, then 4095 that cannot be
+	 * (EINVAL).  With SAME and 0 bytes for the second call it would spin.
+	 */
+	uint64_t off = 0, left = 8191, calls = 0;
+
+	TWO_FILES(1 * MiB);
+
+	do {
+		ASSERT_EQ(0, dedupe_one(self, src, off, left, dst, off, &status, &bytes));
+		calls++;
+		if (status != FILE_DEDUPE_RANGE_SAME)
+			break;
+		ASSERT_GE(left, bytes);
+		off += bytes;
+		left -= bytes;
+	} while (left && calls < 10);
+	/* mainline claims all 8191 bytes at once: one call, none left. */
+	EXPECT_EQ(WANT(1, 2), calls);
+	EXPECT_EQ(WANT(FILE_DEDUPE_RANGE_SAME, -EINVAL), status);
+	EXPECT_EQ(WANT(0, 4095), left);
+	EXPECT_EQ(4096, shared_bytes(dst, 0, 1 * MiB));
 	DATA_UNCHANGED();
 }
 
@@ -141,6 +176,14 @@ TEST_F(dedupe, dest_range_past_eof)
 	DATA_UNCHANGED();
 }
 
+/*
+ * The two cases below fail on both paths, and on fidedupe's path the
+ * module's checked arithmetic answers first; but every one of them would
+ * also fail in remap_verify_area(), at the EOF check or in the filesystem,
+ * so they cannot tell checked arithmetic from wrapping arithmetic.  The
+ * KUnit case fidedupe_rules:range_rejects_overflow pins the arithmetic
+ * itself (Documentation/review.rst).
+ */
 TEST_F(dedupe, offsets_at_i64_max)
 {
 	TWO_FILES(1 * MiB);
@@ -184,6 +227,42 @@ TEST_F(dedupe, unaligned_offset)
 	DATA_UNCHANGED();
 }
 
+/*
+ * One file whose second half repeats its first: 2 chunks at 0 into the
+ * same file at distances below, at and above one chunk overlap, and the
+ * filesystem, which sees one chunk at a time, cannot tell; at 2 chunks
+ * they do not overlap and dedupe.
+ */
+TEST_F_TIMEOUT(dedupe, overlap_judged_on_the_whole_range, 300)
+{
+	uint64_t chunk = CHUNK_BYTES, len = 2 * chunk;
+	uint64_t distances[] = { chunk / 2, chunk, chunk + 4096, len - 4096 };
+	uint64_t sum, bytes;
+	int32_t status;
+	unsigned int i;
+	int fd;
+
+	/* 64 MiB with the default chunk: the small-limits run does it. */
+	if (chunk > 1 * MiB)
+		SKIP(return, "needs the module loaded with a small chunk_bytes");
+	fd = fixture_file(self, "one", 2 * len, 1);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, copy_range_within(fd, 0, len, len));
+	sum = file_checksum(fd);
+	for (i = 0; i < ARRAY_SIZE(distances); i++) {
+		ASSERT_EQ(0, dedupe_one(self, fd, 0, len, fd, distances[i], &status, &bytes));
+		EXPECT_EQ(-EINVAL, status) TH_LOG("distance %llu",
+						  (unsigned long long)distances[i]);
+		EXPECT_EQ(0, bytes);
+	}
+	EXPECT_EQ(0, shared_bytes(fd, 0, 2 * len));
+	ASSERT_EQ(0, dedupe_one(self, fd, 0, len, fd, len, &status, &bytes));
+	EXPECT_EQ(FILE_DEDUPE_RANGE_SAME, status);
+	EXPECT_EQ(len, bytes);
+	EXPECT_EQ((int64_t)(2 * len), shared_bytes(fd, 0, 2 * len));
+	EXPECT_EQ(sum, file_checksum(fd));
+}
+
 TEST_F(dedupe, overlapping_ranges_in_one_file)
 {
 	int fd = fixture_file(self, "one", 256 * KiB, 1);
@@ -223,6 +302,153 @@ TEST_F_TIMEOUT(dedupe, prefix_rule, 300)
 	EXPECT_EQ(WANT(0, chunk), bytes);
 	EXPECT_EQ((int64_t)WANT(0, chunk), shared_bytes(dst, 0, len));
 	DATA_UNCHANGED();
+}
+
+/*
+ * A destination shorter than the request but longer than the cap: the cap
+ * shortens the request before any destination is checked against it, as
+ * mainline does, so the destination's EOF is checked against the shortened
+ * range.  Needs a small max_request_bytes; mainline's cap is 1 GiB, so on
+ * mainline the request is past the destination's EOF.
+ */
+TEST_F_TIMEOUT(dedupe, cap_before_destination_checks, 300)
+{
+	uint64_t max = MAX_REQUEST_BYTES, len = 2 * max;
+	struct file_pair pair;
+	uint64_t bytes;
+	int32_t status;
+	int src, dst;
+
+	if (max > 64 * MiB)
+		SKIP(return, "needs the module loaded with a small max_request_bytes");
+	pair.src = src = fixture_file(self, "src", len, 1);
+	pair.dst = dst = fixture_file(self, "dst", len - max / 2, 1);
+	ASSERT_LE(0, src);
+	ASSERT_LE(0, dst);
+	pair.sum_src = file_checksum(src);
+	pair.sum_dst = file_checksum(dst);
+	ASSERT_EQ(0, dedupe_one(self, src, 0, len, dst, 0, &status, &bytes));
+	EXPECT_EQ(WANT(-EINVAL, FILE_DEDUPE_RANGE_SAME), status);
+	EXPECT_EQ(WANT(0, max), bytes);
+	EXPECT_EQ((int64_t)WANT(0, max), shared_bytes(dst, 0, len - max / 2));
+	DATA_UNCHANGED();
+}
+
+/*
+ * The same at full size, where mainline's 1 GiB cap applies too: source
+ * 1280 MiB, destination 1152 MiB, sparse but for their first MiB, request
+ * 1280 MiB.  Both give SAME with 1 GiB.
+ */
+TEST_F_TIMEOUT(dedupe, cap_before_destination_checks_full_size, 600)
+{
+	const uint64_t cap = 1024 * MiB, len = 1280 * MiB;
+	struct file_pair pair;
+	uint64_t bytes;
+	int32_t status;
+	int src, dst;
+
+	if (cap != MAX_REQUEST_BYTES)
+		SKIP(return, "needs the module's default max_request_bytes");
+	/* 2 GiB of page cache compared, minutes under emulation: once per path. */
+	if (strcmp(self->fs, "btrfs"))
+		SKIP(return, "run on btrfs only, for time");
+	pair.src = src = fixture_file(self, "src", 1 * MiB, 1);
+	pair.dst = dst = fixture_file(self, "dst", 1 * MiB, 1);
+	ASSERT_LE(0, src);
+	ASSERT_LE(0, dst);
+	ASSERT_EQ(0, ftruncate(src, len));
+	ASSERT_EQ(0, ftruncate(dst, len - 128 * MiB));
+	pair.sum_src = file_checksum(src);
+	pair.sum_dst = file_checksum(dst);
+	ASSERT_EQ(0, dedupe_one(self, src, 0, len, dst, 0, &status, &bytes));
+	EXPECT_EQ(FILE_DEDUPE_RANGE_SAME, status);
+	EXPECT_EQ(cap, bytes);
+	EXPECT_EQ((int64_t)(1 * MiB), shared_bytes(dst, 0, 1 * MiB));
+	DATA_UNCHANGED();
+}
+
+/*
+ * A destination truncated while fidedupe dedupes it chunk by chunk: the
+ * chunk after the truncate fails, the chunks before stay shared, and the
+ * status is negative with bytes_deduped the shared prefix.  mainline
+ * remaps the whole range under the inode lock, so the truncate comes
+ * before (EINVAL, 0) or after (SAME); it never shows this state.  Needs a
+ * small chunk_bytes so that one call is many chunks; tries until the
+ * truncate lands inside a call.
+ */
+struct truncater {
+	int fd;
+	uint64_t to, after_us;
+};
+
+static void *truncate_later(void *arg)
+{
+	struct truncater *t = arg;
+
+	usleep(t->after_us);
+	if (ftruncate(t->fd, t->to))
+		return (void *)1;
+	return NULL;
+}
+
+TEST_F_TIMEOUT(dedupe, error_after_shared_prefix, 600)
+{
+	uint64_t chunk = CHUNK_BYTES, len = 256 * chunk, half;
+	unsigned int tries, mixed = 0;
+
+	/* As many chunks as the cap allows, at least 8, in small files. */
+	if (len > MAX_REQUEST_BYTES)
+		len = MAX_REQUEST_BYTES;
+	half = len / 2;
+	if (chunk > 1 * MiB || len < 8 * chunk)
+		SKIP(return, "needs the module loaded with a small chunk_bytes");
+	for (tries = 0; tries < 12 && !mixed; tries++) {
+		struct file_pair pair = identical_files(self, len);
+		struct truncater t = { .fd = pair.dst, .to = half };
+		double started, took;
+		uint64_t bytes;
+		int32_t status;
+		pthread_t thread;
+		void *failed;
+		int probe;
+
+		ASSERT_LE(0, pair.src);
+		ASSERT_LE(0, pair.dst);
+		/* Time one call on a copy to place the truncate inside the next. */
+		probe = fixture_file(self, "probe", len, 1);
+		ASSERT_LE(0, probe);
+		started = now_seconds();
+		ASSERT_EQ(0, dedupe_one(self, pair.src, 0, len, probe, 0, &status, &bytes));
+		took = now_seconds() - started;
+		close(probe);
+		t.after_us = (uint64_t)(took * 1e6 * (tries % 4 + 1) / 5);
+		ASSERT_EQ(0, pthread_create(&thread, NULL, truncate_later, &t));
+		ASSERT_EQ(0, dedupe_one(self, pair.src, 0, len, pair.dst, 0, &status, &bytes));
+		ASSERT_EQ(0, pthread_join(thread, &failed));
+		ASSERT_EQ(NULL, failed);
+		TH_LOG("try %u: status %d, %llu bytes deduped (truncate after %.3f of %.3f s)",
+		       tries, status, (unsigned long long)bytes, t.after_us / 1e6, took);
+		ASSERT_TRUE(status == FILE_DEDUPE_RANGE_SAME || status == -EINVAL);
+		if (status == FILE_DEDUPE_RANGE_SAME)
+			EXPECT_EQ(len, bytes);
+		if (status == -EINVAL && bytes) {
+			mixed++;
+			EXPECT_FALSE(self->mainline_rules);
+			EXPECT_GT(len, bytes);
+			EXPECT_EQ(0, bytes % chunk);
+		}
+		if (self->mainline_rules && status == -EINVAL)
+			EXPECT_EQ(0, bytes);
+		/* What is reported shared is shared, as far as the file goes. */
+		EXPECT_EQ((int64_t)(bytes < half ? bytes : half), shared_bytes(pair.dst, 0, half));
+		EXPECT_EQ(pair.sum_src, file_checksum(pair.src));
+		close(pair.src);
+		close(pair.dst);
+	}
+	if (self->mainline_rules)
+		EXPECT_EQ(0, mixed);
+	if (!self->mainline_rules)
+		EXPECT_LT(0, mixed) TH_LOG("the truncate never landed inside a call");
 }
 
 TEST_F_TIMEOUT(dedupe, max_request_shortens, 300)

@@ -13,6 +13,7 @@
 #define _GNU_SOURCE
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 
 #include "dedupe_fixture.h"
 
@@ -199,10 +200,32 @@ static void check_kind_as_source(struct __test_metadata *_metadata,
 		} else {
 			EXPECT_EQ(FILE_DEDUPE_RANGE_SAME, r->info[0].status);
 			EXPECT_EQ(len, r->info[0].bytes_deduped);
+			EXPECT_EQ((int64_t)len, shared_bytes(dst, 0, len));
 		}
 	}
 	EXPECT_EQ(sum, file_checksum(dst));
 	free(r);
+}
+
+/*
+ * A second descriptor to read what a destination of @kind holds, or -1 if
+ * it is not a regular file: the checks after the call use it, since the
+ * destination's own descriptor may be write-only.
+ */
+static int kind_reader(struct dedupe_fixture *self, enum fd_kind kind, int dst)
+{
+	switch (kind) {
+	case FD_WRITE_ONLY:
+	case FD_READ_ONLY:
+	case FD_APPEND:
+		return fixture_open(self, "kind", O_RDONLY);
+	case FD_MEMFD:
+	case FD_EXT4_FILE:
+	case FD_OTHER_REMAP_FS:
+		return dup(dst);
+	default:
+		return -1;
+	}
 }
 
 static void check_kind_as_dest(struct __test_metadata *_metadata,
@@ -210,17 +233,31 @@ static void check_kind_as_dest(struct __test_metadata *_metadata,
 {
 	const size_t len = 64 * KiB;
 	int src = fixture_file(self, "src", len, 1);
-	int dst, want = WANT(fd_kind_want[kind].dest_native, fd_kind_want[kind].dest_module);
-	uint64_t sum = file_checksum(src), bytes;
+	int dst, reader, want = WANT(fd_kind_want[kind].dest_native,
+				     fd_kind_want[kind].dest_module);
+	uint64_t sum = file_checksum(src), dest_sum = 0, bytes;
+	int64_t shared;
 	int32_t status;
 
 	ASSERT_LE(0, src);
 	dst = make_kind(self, kind, len);
 	ASSERT_TRUE(kind == FD_CLOSED || dst >= 0) TH_LOG("%s: %d", fd_kind_name[kind], dst);
+	reader = kind_reader(self, kind, dst);
+	if (reader >= 0)
+		dest_sum = file_checksum(reader);
 	ASSERT_EQ(0, dedupe_one(self, src, 0, len, dst, 0, &status, &bytes));
 	EXPECT_EQ(want, status) TH_LOG("destination %s", fd_kind_name[kind]);
 	EXPECT_EQ(want ? 0 : len, bytes);
 	EXPECT_EQ(sum, file_checksum(src));
+	EXPECT_EQ(want ? 0 : (int64_t)len, shared_bytes(src, 0, len));
+	if (reader >= 0) {
+		/* A memfd has no FIEMAP; every other regular file does. */
+		shared = shared_bytes(reader, 0, len);
+		if (kind != FD_MEMFD)
+			EXPECT_EQ(want ? 0 : (int64_t)len, shared) TH_LOG("%s", fd_kind_name[kind]);
+		EXPECT_EQ(dest_sum, file_checksum(reader));
+		close(reader);
+	}
 }
 
 TEST_F(dedupe, source_closed_fd)
@@ -363,6 +400,140 @@ TEST_F(dedupe, dest_fd_high_bits)
 	EXPECT_EQ(-EBADF, status);
 }
 
+TEST_F(dedupe, src_fd_out_of_range)
+{
+	/*
+	 * /dev/fidedupe takes a 64-bit src_fd: outside 0..INT_MAX it is EBADF.
+	 * FIDEDUPERANGE is issued on the source itself, and the ioctl system
+	 * call takes an unsigned int: the high bits never reach the VFS.
+	 */
+	const size_t len = 64 * KiB;
+	struct file_dedupe_range *r = range_alloc(1);
+	int src = fixture_file(self, "src", len, 1);
+	int dst = fixture_file(self, "dst", len, 1);
+	const int64_t bad[] = { (1LL << 32) + src, -1, INT_MAX, INT64_MIN + src };
+	unsigned int i;
+	long ret;
+
+	ASSERT_LE(0, src);
+	ASSERT_LE(0, dst);
+	range_set(r, 0, len, 1);
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		range_dest(r, 0, dst, 0);
+		if (self->path == PATH_MODULE) {
+			EXPECT_EQ(-EBADF, dedupe_via(self->path, self->dev, bad[i], r));
+			EXPECT_EQ(0x5a5a5a5a, r->info[0].status);
+			continue;
+		}
+		ret = syscall(SYS_ioctl, (unsigned long)bad[i], FIDEDUPERANGE, r);
+		/* The system call truncates the descriptor to 32 bits. */
+		if ((uint32_t)bad[i] == (uint32_t)src) {
+			EXPECT_EQ(0, ret);
+			EXPECT_EQ(FILE_DEDUPE_RANGE_SAME, r->info[0].status);
+		} else {
+			EXPECT_EQ(-1, ret);
+			EXPECT_EQ(EBADF, errno);
+		}
+	}
+	EXPECT_EQ(self->path == PATH_MODULE ? 0 : (int64_t)len, shared_bytes(dst, 0, len));
+	free(r);
+}
+
+/*
+ * Three destinations in a struct file_dedupe_range placed so that the
+ * third record crosses from a readable page into a PROT_NONE one.
+ * /dev/fidedupe reads and writes one record at a time: the first two are
+ * done and written back, then reading the third faults (EFAULT).  Through
+ * FIDEDUPERANGE, fs/ioctl.c copies the whole array in first, so the call
+ * faults before any destination (both with and without the livepatch).
+ */
+TEST_F(dedupe, efault_partway_on_read)
+{
+	const size_t len = 64 * KiB, page = getpagesize();
+	int src = fixture_file(self, "src", len, 1);
+	int dst[3], i;
+	char *map;
+	struct file_dedupe_range *r;
+	size_t size = sizeof(*r) + 3 * sizeof(r->info[0]);
+
+	ASSERT_LE(0, src);
+	map = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, map);
+	r = (void *)(map + page - size + 16);
+	range_set(r, 0, len, 3);
+	for (i = 0; i < 3; i++) {
+		char name[8];
+
+		snprintf(name, sizeof(name), "dst%d", i);
+		dst[i] = fixture_file(self, name, len, 1);
+		ASSERT_LE(0, dst[i]);
+		if (i < 2)
+			range_dest(r, i, dst[i], 0);
+	}
+	/* Only the readable start of the third record is set. */
+	r->info[2].dest_fd = dst[2];
+	r->info[2].dest_offset = 0;
+	ASSERT_EQ(0, mprotect(map + page, page, PROT_NONE));
+	EXPECT_EQ(-EFAULT, dedupe_via(self->path, self->dev, src, r));
+	if (self->path == PATH_MODULE) {
+		for (i = 0; i < 2; i++) {
+			EXPECT_EQ(FILE_DEDUPE_RANGE_SAME, r->info[i].status);
+			EXPECT_EQ(len, r->info[i].bytes_deduped);
+			EXPECT_EQ((int64_t)len, shared_bytes(dst[i], 0, len));
+		}
+	} else {
+		for (i = 0; i < 2; i++) {
+			EXPECT_EQ(0x5a5a5a5a, r->info[i].status);
+			EXPECT_EQ(0, shared_bytes(dst[i], 0, len));
+		}
+	}
+	EXPECT_EQ(0, shared_bytes(dst[2], 0, len));
+	munmap(map, 2 * page);
+}
+
+/*
+ * The same three records with the second and third on a read-only page.
+ * /dev/fidedupe dedupes the first, writes it back, dedupes the second and
+ * faults writing it back: the third is neither attempted nor written.
+ * Through FIDEDUPERANGE every destination is deduped on the kernel's copy
+ * and the copy-out faults after the first record: EFAULT, and all three
+ * shared.
+ */
+TEST_F(dedupe, efault_partway_on_write_back)
+{
+	const size_t len = 64 * KiB, page = getpagesize();
+	int src = fixture_file(self, "src", len, 1);
+	int dst[3], i;
+	char *map;
+	struct file_dedupe_range *r;
+
+	ASSERT_LE(0, src);
+	map = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, map);
+	r = (void *)(map + page - sizeof(*r) - sizeof(r->info[0]));
+	range_set(r, 0, len, 3);
+	for (i = 0; i < 3; i++) {
+		char name[8];
+
+		snprintf(name, sizeof(name), "dst%d", i);
+		dst[i] = fixture_file(self, name, len, 1);
+		ASSERT_LE(0, dst[i]);
+		range_dest(r, i, dst[i], 0);
+	}
+	ASSERT_EQ(0, mprotect(map + page, page, PROT_READ));
+	EXPECT_EQ(-EFAULT, dedupe_via(self->path, self->dev, src, r));
+	EXPECT_EQ(FILE_DEDUPE_RANGE_SAME, r->info[0].status);
+	EXPECT_EQ(len, r->info[0].bytes_deduped);
+	for (i = 1; i < 3; i++) {
+		EXPECT_EQ(0x5a5a5a5a, r->info[i].status);
+		EXPECT_EQ(0xdeadbeefdeadbeefULL, r->info[i].bytes_deduped);
+	}
+	EXPECT_EQ((int64_t)len, shared_bytes(dst[0], 0, len));
+	EXPECT_EQ((int64_t)len, shared_bytes(dst[1], 0, len));
+	EXPECT_EQ(self->path == PATH_MODULE ? 0 : (int64_t)len, shared_bytes(dst[2], 0, len));
+	munmap(map, 2 * page);
+}
+
 TEST_F(dedupe, second_mount_of_same_fs)
 {
 	/* Different mounts of one filesystem are allowed on both paths. */
@@ -410,6 +581,18 @@ TEST_F(dedupe, reserved_fields)
 	EXPECT_EQ(FILE_DEDUPE_RANGE_SAME, r->info[1].status);
 	EXPECT_EQ(len, r->info[1].bytes_deduped);
 
+	/* The descriptor is looked up first, as mainline does: EBADF. */
+	range_dest(r, 0, -1, 0);
+	r->info[0].reserved = 1;
+	ASSERT_EQ(0, dedupe_via(self->path, self->dev, src, r));
+	EXPECT_EQ(-EBADF, r->info[0].status);
+	r->info[0].reserved = 0;
+
+	/* And the source's descriptor before the header's reserved fields. */
+	r->reserved1 = 1;
+	EXPECT_EQ(-EBADF, dedupe_via(self->path, self->dev, 1000, r));
+	r->reserved1 = 0;
+
 	/* struct fidedupe_args: flags and reserved must be 0. */
 	if (self->path == PATH_MODULE) {
 		args.flags = 1;
@@ -420,6 +603,9 @@ TEST_F(dedupe, reserved_fields)
 		EXPECT_EQ(-1, ioctl(self->dev, FIDEDUPE_IOC_DEDUPE_RANGE, &args));
 		EXPECT_EQ(EINVAL, errno);
 		EXPECT_EQ(-1, ioctl(self->dev, _IO(FIDEDUPE_IOC_MAGIC, 0x7f), 0));
+		EXPECT_EQ(ENOTTY, errno);
+		/* The number of the first version, in device-mapper's 0xfd. */
+		EXPECT_EQ(-1, ioctl(self->dev, _IOW(0xfd, 0x01, struct fidedupe_args), &args));
 		EXPECT_EQ(ENOTTY, errno);
 		args.reserved = 0;
 		args.range_ptr = 8;

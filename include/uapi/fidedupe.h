@@ -27,7 +27,11 @@ struct fidedupe_args {
 	__u32 reserved;
 };
 
-#define FIDEDUPE_IOC_MAGIC		0xfd
+/*
+ * 0xB9 is unassigned in Documentation/userspace-api/ioctl/ioctl-number.rst;
+ * Documentation/fidedupe.rst has the line that would register it.
+ */
+#define FIDEDUPE_IOC_MAGIC		0xB9
 #define FIDEDUPE_IOC_DEDUPE_RANGE	_IOW(FIDEDUPE_IOC_MAGIC, 0x01, struct fidedupe_args)
 
 #endif /* _UAPI_FIDEDUPE_H */

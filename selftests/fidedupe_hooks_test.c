@@ -1,0 +1,370 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * fidedupe selftests: the hooks mainline calls around FIDEDUPERANGE, seen
+ * from outside, on btrfs and xfs, through both paths.
+ *
+ * - security_file_ioctl() on the source, which fs/ioctl.c calls before
+ *   any ioctl: with Smack, a caller that may only read the source's label
+ *   gets EACCES, because Smack asks for write and read access for an
+ *   _IOWR command such as FIDEDUPERANGE.
+ * - remap_verify_area() on the source (for the call and again for each
+ *   destination) and on each destination: a fanotify pre-content listener
+ *   counts the events and denies chosen ones.
+ */
+#define _GNU_SOURCE
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sys/fanotify.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <sys/xattr.h>
+#include <linux/capability.h>
+
+#include "dedupe_fixture.h"
+
+#ifndef FAN_PRE_ACCESS
+#define FAN_PRE_ACCESS 0x00100000
+#endif
+
+#define LEN (64 * KiB)
+#define SMACKFS "/sys/fs/smackfs"
+#define SUBJECT "fidedupe_t"
+#define SECRET "fidedupe_secret"
+
+/* Mounts smackfs if it is not; 0, or -errno if Smack is not active. */
+static int smackfs_ready(void)
+{
+	if (!access(SMACKFS "/load2", W_OK))
+		return 0;
+	if (access(SMACKFS, F_OK))
+		return -ENOENT;
+	if (mount("smackfs", SMACKFS, "smackfs", 0, NULL) && errno != EBUSY)
+		return -errno;
+	return access(SMACKFS "/load2", W_OK) ? -errno : 0;
+}
+
+static int write_string(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, s, strlen(s));
+	close(fd);
+	return n == (ssize_t)strlen(s) ? 0 : -EIO;
+}
+
+/* Sets the rule "SUBJECT @object @access" (access "r", "rw", "rwx", ...). */
+static int smack_rule(const char *object, const char *access)
+{
+	char rule[128];
+
+	snprintf(rule, sizeof(rule), "%s %s %s", SUBJECT, object, access);
+	return write_string(SMACKFS "/load2", rule);
+}
+
+/* root without CAP_MAC_ADMIN and CAP_MAC_OVERRIDE: Smack's rules bind it. */
+static int drop_mac_caps(void)
+{
+	struct __user_cap_header_struct header = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct data[2];
+
+	if (syscall(SYS_capget, &header, data))
+		return -errno;
+	data[CAP_TO_INDEX(CAP_MAC_ADMIN)].effective &= ~CAP_TO_MASK(CAP_MAC_ADMIN);
+	data[CAP_TO_INDEX(CAP_MAC_ADMIN)].permitted &= ~CAP_TO_MASK(CAP_MAC_ADMIN);
+	data[CAP_TO_INDEX(CAP_MAC_OVERRIDE)].effective &= ~CAP_TO_MASK(CAP_MAC_OVERRIDE);
+	data[CAP_TO_INDEX(CAP_MAC_OVERRIDE)].permitted &= ~CAP_TO_MASK(CAP_MAC_OVERRIDE);
+	return syscall(SYS_capset, &header, data) ? -errno : 0;
+}
+
+/*
+ * In a child labelled SUBJECT without the MAC capabilities: dedupe all of
+ * "src" into "dst", both opened read-only.  Returns the call's result and
+ * the destination's status through @status.
+ */
+static int dedupe_as_smack_subject(struct dedupe_fixture *self, int32_t *status)
+{
+	struct {
+		int ret;
+		int32_t status;
+	} *shared;
+	int wstatus, ret = -ECHILD;
+	pid_t pid;
+
+	shared = mmap(NULL, sizeof(*shared), PROT_READ | PROT_WRITE,
+		      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (shared == MAP_FAILED)
+		return -ENOMEM;
+	shared->ret = -ECHILD;
+	pid = fork();
+	if (pid == 0) {
+		uint64_t bytes;
+		int src, dst;
+
+		if (write_string("/proc/self/attr/smack/current", SUBJECT) &&
+		    write_string("/proc/self/attr/current", SUBJECT))
+			_exit(1);
+		if (drop_mac_caps())
+			_exit(1);
+		src = fixture_open(self, "src", O_RDONLY);
+		dst = fixture_open(self, "dst", O_RDONLY);
+		if (src < 0 || dst < 0) {
+			shared->ret = src < 0 ? src : dst;
+			_exit(2);
+		}
+		shared->ret = dedupe_one(self, src, 0, LEN, dst, 0, &shared->status, &bytes);
+		_exit(0);
+	}
+	if (pid > 0 && waitpid(pid, &wstatus, 0) == pid) {
+		ret = shared->ret;
+		*status = shared->status;
+	}
+	munmap(shared, sizeof(*shared));
+	return ret;
+}
+
+TEST_F(dedupe, lsm_file_ioctl_on_the_source)
+{
+	/*
+	 * The source is labelled SECRET.  With read access only, the caller
+	 * may open it but not issue FIDEDUPERANGE on it: EACCES from the LSM,
+	 * whichever path; with read and write access the call dedupes.
+	 */
+	char p[PATH_MAX];
+	int dst = fixture_file(self, "dst", LEN, 1);
+	int32_t status = 0;
+	int ret;
+
+	ret = smackfs_ready();
+	if (ret)
+		SKIP(return, "Smack is not active (%s)", strerror(-ret));
+	ASSERT_LE(0, dst);
+	ASSERT_EQ(0, close(fixture_file(self, "src", LEN, 1)));
+	snprintf(p, sizeof(p), "%s/src", self->dir);
+	ASSERT_EQ(0, setxattr(p, "security.SMACK64", SECRET, strlen(SECRET), 0))
+		TH_LOG("label %s: %m", p);
+	/* Everything else the caller touches is the floor label "_". */
+	ASSERT_EQ(0, smack_rule("_", "rwx"));
+
+	ASSERT_EQ(0, smack_rule(SECRET, "r"));
+	EXPECT_EQ(-EACCES, dedupe_as_smack_subject(self, &status));
+	EXPECT_EQ(0, shared_bytes(dst, 0, LEN));
+
+	ASSERT_EQ(0, smack_rule(SECRET, "rw"));
+	EXPECT_EQ(0, dedupe_as_smack_subject(self, &status));
+	EXPECT_EQ(FILE_DEDUPE_RANGE_SAME, status);
+	EXPECT_EQ((int64_t)LEN, shared_bytes(dst, 0, LEN));
+}
+
+/* A fanotify pre-content listener on a few files, answering in a thread. */
+struct listener {
+	int group;
+	unsigned int files;
+	ino_t ino[4];
+	atomic_uint events[4];	/* per file, since the listener started */
+	int deny_file;		/* deny this file's event number deny_nth (1-based) */
+	unsigned int deny_nth;
+	atomic_bool stop;
+	pthread_t thread;
+};
+
+static int file_index(struct listener *l, int fd)
+{
+	struct stat st;
+	unsigned int i;
+
+	if (fstat(fd, &st))
+		return -1;
+	for (i = 0; i < l->files; i++)
+		if (l->ino[i] == st.st_ino)
+			return i;
+	return -1;
+}
+
+static void *listen_events(void *arg)
+{
+	struct listener *l = arg;
+	struct fanotify_event_metadata buf[4096 / sizeof(struct fanotify_event_metadata)];
+	struct fanotify_event_metadata *ev;
+	ssize_t n;
+
+	while (!atomic_load(&l->stop)) {
+		struct pollfd pfd = { .fd = l->group, .events = POLLIN };
+
+		if (poll(&pfd, 1, 50) <= 0)
+			continue;
+		n = read(l->group, buf, sizeof(buf));
+		for (ev = buf; n > 0 && FAN_EVENT_OK(ev, n); ev = FAN_EVENT_NEXT(ev, n)) {
+			struct fanotify_response resp = { .fd = ev->fd, .response = FAN_ALLOW };
+			int i = file_index(l, ev->fd);
+
+			if (i >= 0) {
+				unsigned int nth = atomic_fetch_add(&l->events[i], 1) + 1;
+
+				if (i == l->deny_file && nth == l->deny_nth)
+					resp.response = FAN_DENY;
+			}
+			if (ev->mask & FAN_PRE_ACCESS &&
+			    write(l->group, &resp, sizeof(resp)) != sizeof(resp))
+				return (void *)1;
+			close(ev->fd);
+		}
+	}
+	return NULL;
+}
+
+/*
+ * Marks "<dir>/<names[i]>" for FAN_PRE_ACCESS and starts answering; files
+ * opened from now on report their remap_verify_area() calls.
+ */
+static int listener_start(struct dedupe_fixture *self, struct listener *l,
+			  const char *const *names, unsigned int files)
+{
+	unsigned int i;
+	char p[PATH_MAX];
+	struct stat st;
+
+	memset(l, 0, sizeof(*l));
+	l->deny_file = -1;
+	l->files = files;
+	l->group = fanotify_init(FAN_CLASS_PRE_CONTENT | FAN_CLOEXEC, O_RDONLY | O_LARGEFILE);
+	if (l->group < 0)
+		return -errno;
+	for (i = 0; i < files; i++) {
+		snprintf(p, sizeof(p), "%s/%s", self->dir, names[i]);
+		if (stat(p, &st) ||
+		    fanotify_mark(l->group, FAN_MARK_ADD, FAN_PRE_ACCESS, AT_FDCWD, p))
+			return -errno;
+		l->ino[i] = st.st_ino;
+	}
+	return pthread_create(&l->thread, NULL, listen_events, l) ? -EAGAIN : 0;
+}
+
+static int listener_stop(struct listener *l)
+{
+	void *failed = NULL;
+
+	atomic_store(&l->stop, true);
+	pthread_join(l->thread, &failed);
+	close(l->group);
+	return failed ? -EIO : 0;
+}
+
+static const char *const hook_files[] = { "src", "d0", "d1", "d2" };
+
+/* Reopens the four files (after the marks) and dedupes src into d0..d2. */
+static int dedupe_three(struct dedupe_fixture *self, struct file_dedupe_range *r)
+{
+	int fd[4], i, ret;
+
+	for (i = 0; i < 4; i++) {
+		fd[i] = fixture_open(self, hook_files[i], O_RDONLY);
+		if (fd[i] < 0)
+			return fd[i];
+	}
+	range_set(r, 0, LEN, 3);
+	for (i = 0; i < 3; i++)
+		range_dest(r, i, fd[i + 1], 0);
+	ret = dedupe_via(self->path, self->dev, fd[0], r);
+	for (i = 0; i < 4; i++)
+		close(fd[i]);
+	return ret;
+}
+
+static int make_hook_files(struct dedupe_fixture *self)
+{
+	int i, fd;
+
+	for (i = 0; i < 4; i++) {
+		fd = fixture_file(self, hook_files[i], LEN, 1);
+		if (fd < 0)
+			return fd;
+		close(fd);
+	}
+	return 0;
+}
+
+TEST_F(dedupe, remap_verify_area_events)
+{
+	/*
+	 * One call, three destinations: remap_verify_area() runs on the
+	 * source once for the call and once more per destination, and once
+	 * on each destination, so the source reports 4 events and each
+	 * destination 1, on both paths.
+	 */
+	struct file_dedupe_range *r = range_alloc(3);
+	struct listener l;
+	int i, ret;
+
+	ASSERT_EQ(0, make_hook_files(self));
+	ret = listener_start(self, &l, hook_files, 4);
+	if (ret == -EINVAL || ret == -EOPNOTSUPP)
+		SKIP(return, "no fanotify pre-content events here (%s)", strerror(-ret));
+	ASSERT_EQ(0, ret);
+	ret = dedupe_three(self, r);
+	ASSERT_EQ(0, listener_stop(&l));
+	ASSERT_EQ(0, ret);
+	for (i = 0; i < 3; i++)
+		EXPECT_EQ(FILE_DEDUPE_RANGE_SAME, r->info[i].status);
+	EXPECT_EQ(4, atomic_load(&l.events[0]));
+	for (i = 1; i < 4; i++)
+		EXPECT_EQ(1, atomic_load(&l.events[i])) TH_LOG("d%d", i - 1);
+	free(r);
+}
+
+/* The call with the listener denying the @nth event of file @file. */
+static int dedupe_denied(struct __test_metadata *_metadata, struct dedupe_fixture *self,
+			 struct file_dedupe_range *r, int file, unsigned int nth)
+{
+	struct listener l;
+	int ret;
+
+	ret = make_hook_files(self);
+	if (ret)
+		return ret;
+	ret = listener_start(self, &l, hook_files, 4);
+	if (ret)
+		return ret;
+	l.deny_file = file;
+	l.deny_nth = nth;
+	ret = dedupe_three(self, r);
+	EXPECT_EQ(0, listener_stop(&l));
+	return ret;
+}
+
+TEST_F(dedupe, remap_verify_area_denied)
+{
+	struct file_dedupe_range *r = range_alloc(3);
+	int ret;
+
+	/* The source's first event: the call itself fails. */
+	ret = dedupe_denied(_metadata, self, r, 0, 1);
+	if (ret == -EINVAL || ret == -EOPNOTSUPP)
+		SKIP(return, "no fanotify pre-content events here (%s)", strerror(-ret));
+	EXPECT_EQ(-EPERM, ret);
+	EXPECT_EQ(0x5a5a5a5a, r->info[0].status);
+
+	/* The source's second: its check for the first destination. */
+	ASSERT_EQ(0, dedupe_denied(_metadata, self, r, 0, 2));
+	EXPECT_EQ(-EPERM, r->info[0].status);
+	EXPECT_EQ(FILE_DEDUPE_RANGE_SAME, r->info[1].status);
+	EXPECT_EQ(FILE_DEDUPE_RANGE_SAME, r->info[2].status);
+
+	/* The second destination's own. */
+	ASSERT_EQ(0, dedupe_denied(_metadata, self, r, 2, 1));
+	EXPECT_EQ(FILE_DEDUPE_RANGE_SAME, r->info[0].status);
+	EXPECT_EQ(-EPERM, r->info[1].status);
+	EXPECT_EQ(0, r->info[1].bytes_deduped);
+	EXPECT_EQ(FILE_DEDUPE_RANGE_SAME, r->info[2].status);
+	free(r);
+}
+
+TEST_HARNESS_MAIN
