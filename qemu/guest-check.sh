@@ -12,11 +12,13 @@
 # the rest.
 # usage: guest-check.sh OUTDIR KO SELFTESTDIR [HARNESS ARGS...]
 set -u
+shopt -s nullglob
 out=$1 ko=$2 tests=$3
 shift 3
 here=$(dirname "$0")
 . "$here/guest-lib.sh"
 lp=$(dirname "$ko")/fidedupe_livepatch.ko
+fuzzer=$tests/../fuzz/fidedupe-fuzz
 # duperemove's results without the livepatch, compared with those with it.
 export FIDEDUPE_CLIENTS_BASELINE=$out/clients
 
@@ -107,6 +109,32 @@ if [ $# -eq 0 ]; then
 	cat "$out/small-limits-livepatch.tap"
 	unload_livepatch || status=98
 	unload_module || status=94
+fi
+# The differential fuzzer's smoke (qemu/guest-fuzz.sh): 20000 cases per
+# filesystem in all, with a fixed seed, and every saved reproducer.
+if [ $# -eq 0 ] && [ -x "$fuzzer" ]; then
+	fuzz_out=$out/fuzz
+	mkdir -p "$fuzz_out"
+	"$here/guest-fuzz.sh" --no-setup "$fuzz_out" "$ko" "$fuzzer" \
+		"${FIDEDUPE_FUZZ_CASES:-15000}" 0 "${FIDEDUPE_FUZZ_SEED:-1}" \
+		"$here"/../fuzz/regressions/*.json || status=1
+	{
+		echo "TAP version 13"
+		n=0 p=0 f=0
+		for r in "$fuzz_out"/fuzz-*.txt; do
+			n=$((n + 1))
+			last=$(tail -n 1 "$r")
+			echo "# $(basename "$r" .txt): $last"
+			if grep -q -E '^fuzz: [0-9]+ (cases, 0 undocumented differences, 0 invariant failures|regression cases, 0 failed)$' <<<"$last"; then
+				p=$((p + 1)); echo "ok $n $(basename "$r" .txt)"
+			else
+				f=$((f + 1)); echo "not ok $n $(basename "$r" .txt)"
+			fi
+		done
+		echo "1..$n"
+		echo "# Totals: pass:$p fail:$f xfail:0 xpass:0 skip:0 error:0"
+	} >"$out/fuzz-smoke.tap"
+	cat "$out/fuzz-smoke.tap"
 fi
 dmesg >"$out/dmesg.txt"
 exit "$status"

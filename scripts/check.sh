@@ -37,7 +37,7 @@ fi
 # The native-path cases again with the livepatch: livepatch-<program>.tap.
 for t in module-params "$build"/selftests/*_test small-limits man-example \
 	 $(cd "$build/selftests" && printf 'livepatch-%s ' *_test) livepatch-cycle \
-	 small-limits-livepatch; do
+	 small-limits-livepatch fuzz-smoke; do
 	tap="$out/$(basename "$t").tap"
 	totals=$(sed -n 's/^# Totals: pass:\([0-9]*\) fail:\([0-9]*\) .*skip:\([0-9]*\) error:\([0-9]*\).*/\1 \2 \3 \4/p' \
 		 "$tap" 2>/dev/null | tail -n1)
