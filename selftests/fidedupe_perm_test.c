@@ -10,6 +10,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/swap.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -333,6 +334,173 @@ TEST_F(dedupe, unprivileged_non_owner_fd_open_for_write)
 	ASSERT_EQ(0, res.ret);
 	EXPECT_EQ(FILE_DEDUPE_RANGE_SAME, res.status);
 	EXPECT_EQ(LEN, res.bytes);
+}
+
+/*
+ * What an unprivileged caller cannot get through the world-accessible node
+ * that FIDEDUPERANGE would not give it either: each case runs as nobody on
+ * both paths and asserts the same outcome on both.
+ */
+
+TEST_F(dedupe, unprivileged_read_only_bind_mount)
+{
+	/* nobody owns dst, but reaches it through a read-only mount: EROFS. */
+	struct caller through_ro = { .uid = NOBODY, .dirfd = -1 };
+	struct child_result res;
+	char p[PATH_MAX];
+
+	make_pair(_metadata, self, NOBODY, 0644);
+	snprintf(p, sizeof(p), "%s/%s-ro/%s", fidedupe_mnt_root(), self->fs,
+		 strrchr(self->dir, '/') + 1);
+	through_ro.dirfd = open(p, O_RDONLY | O_DIRECTORY);
+	ASSERT_LE(0, through_ro.dirfd) TH_LOG("%s: %m", p);
+	res = run_as(self, &through_ro, O_RDONLY, -1);
+	ASSERT_EQ(0, res.ret);
+	EXPECT_EQ(-EROFS, res.status);
+	EXPECT_EQ(0, dst_shared(self));
+	close(through_ro.dirfd);
+}
+
+static int set_inode_flag(struct dedupe_fixture *self, const char *name, int flag, bool on)
+{
+	int fd = fixture_open(self, name, O_RDONLY), flags, ret = 0;
+
+	if (fd < 0)
+		return fd;
+	if (ioctl(fd, FS_IOC_GETFLAGS, &flags))
+		ret = -errno;
+	flags = on ? flags | flag : flags & ~flag;
+	if (!ret && ioctl(fd, FS_IOC_SETFLAGS, &flags))
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+TEST_F(dedupe, unprivileged_immutable_dest)
+{
+	/* nobody owns dst, which is immutable: EPERM on both paths. */
+	struct child_result res;
+
+	make_pair(_metadata, self, NOBODY, 0644);
+	ASSERT_EQ(0, set_inode_flag(self, "dst", FS_IMMUTABLE_FL, true));
+	res = run_unprivileged(self, O_RDONLY, -1);
+	ASSERT_EQ(0, set_inode_flag(self, "dst", FS_IMMUTABLE_FL, false));
+	ASSERT_EQ(0, res.ret);
+	EXPECT_EQ(-EPERM, res.status);
+	EXPECT_EQ(0, dst_shared(self));
+}
+
+TEST_F(dedupe, unprivileged_append_only_dest)
+{
+	/*
+	 * nobody owns dst, which is append-only.  No byte is written, so
+	 * mainline dedupes it, and so does fidedupe; without ownership the
+	 * caller may not (EPERM), append-only or not.
+	 */
+	struct child_result res;
+	char p[PATH_MAX];
+
+	make_pair(_metadata, self, NOBODY, 0644);
+	ASSERT_EQ(0, set_inode_flag(self, "dst", FS_APPEND_FL, true));
+	res = run_unprivileged(self, O_RDONLY, -1);
+	ASSERT_EQ(0, res.ret);
+	EXPECT_EQ(FILE_DEDUPE_RANGE_SAME, res.status);
+	EXPECT_EQ(LEN, dst_shared(self));
+	ASSERT_EQ(0, set_inode_flag(self, "dst", FS_APPEND_FL, false));
+	ASSERT_EQ(0, close(fixture_file(self, "dst", LEN, 1)));
+	snprintf(p, sizeof(p), "%s/dst", self->dir);
+	ASSERT_EQ(0, chown(p, 0, 0));
+	ASSERT_EQ(0, set_inode_flag(self, "dst", FS_APPEND_FL, true));
+	res = run_unprivileged(self, O_RDONLY, -1);
+	ASSERT_EQ(0, set_inode_flag(self, "dst", FS_APPEND_FL, false));
+	ASSERT_EQ(0, res.ret);
+	EXPECT_EQ(-EPERM, res.status);
+	EXPECT_EQ(0, dst_shared(self));
+}
+
+/*
+ * A descriptor opened by uid 1000 in its private directory (0700), which
+ * nobody cannot even traverse, and passed over a socket: it is as good as
+ * its open mode and the file's ownership, on both paths.  Returns the fd
+ * the parent received, or -errno.
+ */
+static int fd_from_private_dir(struct dedupe_fixture *self, int flags)
+{
+	char dir[PATH_MAX], p[PATH_MAX + 8];
+	char byte = 0, ctl[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl, .msg_controllen = sizeof(ctl),
+	};
+	struct cmsghdr *c;
+	int sv[2], fd = -EIO;
+	pid_t pid;
+
+	snprintf(dir, sizeof(dir), "%s/private", self->dir);
+	snprintf(p, sizeof(p), "%s/dst", dir);
+	if (mkdir(dir, 0700) && errno != EEXIST)
+		return -errno;
+	if (chown(dir, 1000, 1000))
+		return -errno;
+	if (access(p, F_OK)) {
+		fd = make_file(p, LEN, 1);
+		if (fd < 0 || fchown(fd, 1000, 1000) || fchmod(fd, 0644))
+			return -EIO;
+		close(fd);
+	}
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv))
+		return -errno;
+	pid = fork();
+	if (pid == 0) {
+		int f;
+
+		if (setresgid(1000, 1000, 1000) || setresuid(1000, 1000, 1000))
+			_exit(1);
+		f = open(p, flags);
+		if (f < 0)
+			_exit(2);
+		c = CMSG_FIRSTHDR(&msg);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &f, sizeof(int));
+		_exit(sendmsg(sv[1], &msg, 0) == 1 ? 0 : 3);
+	}
+	fd = -EIO;
+	if (pid > 0 && recvmsg(sv[0], &msg, 0) == 1) {
+		c = CMSG_FIRSTHDR(&msg);
+		if (c && c->cmsg_type == SCM_RIGHTS)
+			memcpy(&fd, CMSG_DATA(c), sizeof(int));
+	}
+	if (pid > 0)
+		waitpid(pid, NULL, 0);
+	close(sv[0]);
+	close(sv[1]);
+	return fd;
+}
+
+TEST_F(dedupe, unprivileged_fd_passed_from_private_dir)
+{
+	struct child_result res;
+	int ro, rw;
+
+	make_pair(_metadata, self, 0, 0644);
+	/* Read-only: nobody neither owns it nor may write it: EPERM. */
+	ro = fd_from_private_dir(self, O_RDONLY);
+	ASSERT_LE(0, ro);
+	res = run_unprivileged(self, 0, ro);
+	ASSERT_EQ(0, res.ret);
+	EXPECT_EQ(-EPERM, res.status);
+	EXPECT_EQ(0, shared_bytes(ro, 0, LEN));
+	close(ro);
+	/* Open for writing by its owner: FMODE_WRITE allows it. */
+	rw = fd_from_private_dir(self, O_RDWR);
+	ASSERT_LE(0, rw);
+	res = run_unprivileged(self, 0, rw);
+	ASSERT_EQ(0, res.ret);
+	EXPECT_EQ(FILE_DEDUPE_RANGE_SAME, res.status);
+	EXPECT_EQ((int64_t)LEN, shared_bytes(rw, 0, LEN));
+	close(rw);
 }
 
 /* Opens "<dir>/<name>" through the read-only bind mount of the fixture's fs. */
