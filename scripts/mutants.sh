@@ -1,0 +1,199 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# `make mutants`: mutation testing of the suite.  Each patch in
+# selftests/mutants/ breaks one rule of Documentation/fidedupe.rst (its
+# "Rule:" line says which).  Builds fidedupe.ko (and its livepatch) once
+# unchanged, the control, and once per patch, from one snapshot of the
+# module's sources, into BUILDDIR/mutants/NAME/; boots the test kernel once
+# and runs qemu/guest-mutants.sh, which loads each module in turn and runs
+# the KUnit suites, the kselftests and the fuzzer's smoke run (if
+# BUILDDIR/fuzz/fidedupe-fuzz exists) until a test fails; then writes the
+# table of which test killed which mutant, ending with the line
+# "mutants: N, killed N, survived N", to BUILDDIR/mutants/results.md and,
+# for a run of every mutant, to selftests/mutants/results.md.
+# Fails if a patch does not apply or does not build, if the control fails
+# a test, or if a mutant survives.
+# Environment: MUTANTS_CONTROL=0 skips the control (the cases then run in
+# the order of the last control run); MUTANTS_FUZZ_ARGS replaces the
+# fuzzer's arguments; MUTANTS_TIMEOUT bounds the VM, with the wait for
+# another VM to end (seconds, default 21600); MUTANTS_BUILD_ONLY=1 stops
+# after the builds.
+# usage: mutants.sh KBUILD BUILDDIR [NAME...]
+#   NAME: only the patches whose names start with NAME (e.g. 07 or 07-same).
+set -u
+kbuild=$1 build=$2
+shift 2
+here=$(cd "$(dirname "$0")/.." && pwd)
+patches=$here/selftests/mutants
+mdir=$build/mutants
+out=$build/vm-mutants
+started=$(date +%s)
+
+fail() {
+	echo "mutants: $*" >&2
+	exit 1
+}
+
+# The patches to run: all, or those named on the command line.
+names=()
+for p in "$patches"/*.patch; do
+	n=$(basename "$p" .patch)
+	if [ $# -gt 0 ]; then
+		for want in "$@"; do
+			[[ $n == "$want"* ]] && names+=("$n") && break
+		done
+	else
+		names+=("$n")
+	fi
+done
+[ ${#names[@]} -gt 0 ] || fail "no patch in $patches matches: $*"
+for n in "${names[@]}"; do
+	grep -q '^Rule: ' "$patches/$n.patch" || fail "$n.patch has no 'Rule:' line"
+done
+
+# One snapshot of the module's sources for the control and every mutant,
+# made reproducibly so that its hash names what was built.
+mkdir -p "$mdir"
+tar -C "$here" --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner \
+	-cf "$mdir/src.tar" Kbuild rust include livepatch || fail "cannot snapshot the sources"
+src_hash=$(sha256sum "$mdir/src.tar" | cut -c1-12)
+
+# build NAME [PATCH]: BUILDDIR/mutants/NAME/fidedupe.ko and
+# fidedupe_livepatch.ko from the snapshot with PATCH applied; kept from the
+# last run if neither the snapshot, the patch nor the kernel changed.
+build() {
+	local name=$1 patch=${2:-} dir=$mdir/$1 key
+	key=$( { cat "$mdir/src.tar" ${patch:+"$patch"}; echo "$kbuild"; } | sha256sum)
+	if [ -f "$dir/fidedupe.ko" ] && [ "$(cat "$dir/key" 2>/dev/null)" = "$key" ]; then
+		return 0
+	fi
+	rm -rf "$dir"
+	mkdir -p "$dir/src"
+	tar -C "$dir/src" -xf "$mdir/src.tar" || return 1
+	if [ -n "$patch" ] &&
+	   ! patch -d "$dir/src" -p1 -F0 -s --no-backup-if-mismatch <"$patch" >"$dir/patch.log" 2>&1; then
+		cat "$dir/patch.log" >&2
+		echo "mutants: $(basename "$patch") does not apply to the current sources" >&2
+		return 1
+	fi
+	if ! make -s -C "$kbuild" M="$dir/src" MO="$dir/out" LLVM=-19 modules \
+	     >"$dir/build.log" 2>&1; then
+		tail -n 30 "$dir/build.log" >&2
+		echo "mutants: $name does not build (log: $dir/build.log)" >&2
+		return 1
+	fi
+	cp "$dir/out/fidedupe.ko" "$dir/out/fidedupe_livepatch.ko" "$dir/" || return 1
+	echo "$key" >"$dir/key"
+}
+
+# The test programs and the fuzzer as they are now, so that a rebuild
+# during the run changes nothing in it.
+rm -rf "$mdir/bin"
+mkdir -p "$mdir/bin"
+cp "$build"/selftests/*_test "$mdir/bin/" || fail "no test programs in $build/selftests"
+[ ! -x "$build/fuzz/fidedupe-fuzz" ] || cp "$build/fuzz/fidedupe-fuzz" "$mdir/bin/" ||
+	fail "cannot copy the fuzzer"
+
+echo "mutants: building the control and ${#names[@]} mutants (sources $src_hash)"
+build control || fail "the unchanged sources do not build"
+for n in "${names[@]}"; do
+	build "$n" "$patches/$n.patch" || exit 1
+done
+built=$(date +%s)
+echo "mutants: built in $((built - started)) s"
+[ "${MUTANTS_BUILD_ONLY:-0}" = 0 ] || exit 0
+
+rm -rf "$out"
+mkdir -p "$out"
+# What the guest runs goes through files: the kernel's command line, which
+# carries the guest's command, is too short for 39 names.
+printf '%s\n' "${names[@]}" >"$out/names"
+{
+	printf 'MUTANTS_CONTROL=%q\n' "${MUTANTS_CONTROL:-1}"
+	printf 'MUTANTS_FUZZ_ARGS=%q\n' "${MUTANTS_FUZZ_ARGS:---smoke --fs btrfs}"
+} >"$out/settings"
+timeout "${MUTANTS_TIMEOUT:-21600}" "$here/qemu/vm.sh" "$kbuild" "$out" \
+	"$here/qemu/guest-mutants.sh" "$out" "$build"
+vm_status=$?
+finished=$(date +%s)
+[ -s "$out/control-times.tsv" ] && cp "$out/control-times.tsv" "$mdir/control-times.tsv"
+
+# The table.
+results=$out/results.tsv
+total=0 killed=0 survived=0 missing=0
+table=$(
+	echo "| mutant | rule it breaks | first test that killed it | s |"
+	echo "| --- | --- | --- | --- |"
+	for n in "${names[@]}"; do
+		rule=$(sed -n 's/^Rule: //p' "$patches/$n.patch" | head -n1 | sed 's/|/\\|/g')
+		line=$(awk -F'\t' -v n="$n" '$1 == n' "$results" 2>/dev/null | tail -n1)
+		IFS=$'\t' read -r _ verdict killer secs <<<"$line"
+		case ${verdict:-} in
+		killed) echo "| $n | $rule | \`$killer\` | ${secs%.*} |" ;;
+		survived) echo "| $n | $rule | **survived** | ${secs%.*} |" ;;
+		*) echo "| $n | $rule | **not run**${verdict:+ ($verdict: $killer)} | |" ;;
+		esac
+	done
+)
+for n in "${names[@]}"; do
+	total=$((total + 1))
+	verdict=$(awk -F'\t' -v n="$n" '$1 == n { v = $2 } END { print v }' "$results" 2>/dev/null)
+	case $verdict in
+	killed) killed=$((killed + 1)) ;;
+	survived) survived=$((survived + 1)) ;;
+	*) missing=$((missing + 1)) ;;
+	esac
+done
+control=$(awk -F'\t' '$1 == "control" { print $2 " in " $4 " s" ($2 == "failed" ? ", at " $3 : "") }' \
+	  "$results" 2>/dev/null)
+closing="mutants: $total, killed $killed, survived $survived"
+[ "$missing" -eq 0 ] || closing="$closing, not run $missing"
+
+commit=$(git -C "$here" rev-parse --short HEAD 2>/dev/null || echo unknown)
+git -C "$here" diff --quiet HEAD -- Kbuild rust include livepatch 2>/dev/null ||
+	commit="$commit with uncommitted changes to the module"
+vm_min=$(((finished - built) / 60)) vm_s=$(((finished - built) % 60))
+all_min=$(((finished - started) / 60)) all_s=$(((finished - started) % 60))
+report=$(
+	echo "# Mutants: last run"
+	echo
+	echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
+	echo "- commit: $commit; module sources (Kbuild, rust/, include/, livepatch/) sha256 $src_hash"
+	echo "- kernel: $(basename "$kbuild"), TCG, $(nproc) CPUs on the host"
+	echo "- duration: $all_min min $all_s s in all; building $((built - started)) s," \
+	     "one VM boot $vm_min min $vm_s s"
+	echo "- control (the unchanged module, every case): ${control:-not run}"
+	if [ -s "$out/control-failed.txt" ]; then
+		echo "- cases that failed on the control, left out of the mutants' runs:"
+		sed 's/^/  - `/; s/$/`/' "$out/control-failed.txt"
+	fi
+	if [ -x "$mdir/bin/fidedupe-fuzz" ]; then
+		echo "- fuzzer: \`fidedupe-fuzz ${MUTANTS_FUZZ_ARGS:---smoke --fs btrfs}\`"
+	else
+		echo "- fuzzer: not built ($build/fuzz/fidedupe-fuzz), not run"
+	fi
+	echo "- the seconds are those of the whole mutant: loads, KUnit, the cases run, unload"
+	echo
+	echo "$table"
+	echo
+	echo "$closing"
+)
+echo "$report" >"$mdir/results.md"
+# The table in the tree is that of the last complete run of every mutant.
+if [ $# -eq 0 ] && [ "$missing" -eq 0 ]; then
+	echo "$report" >"$patches/results.md"
+fi
+echo "$report"
+
+status=0
+if [ "$vm_status" -ne 0 ]; then
+	echo "mutants: the VM exited with status $vm_status (see $out/console.log)" >&2
+	status=1
+fi
+if grep -q '^control	failed	' "$results" 2>/dev/null; then
+	echo "mutants: the suite fails on the unchanged module: $control" >&2
+	status=1
+fi
+[ "$survived" -eq 0 ] && [ "$missing" -eq 0 ] || status=1
+exit $status
