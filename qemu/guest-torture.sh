@@ -1,0 +1,214 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Runs inside the test VM (booted with kmemleak=on): the torture runs of
+# fidedupe, each printing TAP to OUTDIR/torture-<name>.tap.
+#
+#  faults    a fail-nth sweep of five call shapes on both paths and through
+#            the livepatch (torture/fidedupe_faults), then read errors on
+#            the loop device (fail_make_request) during the compare;
+#  stress    callers against writers, freezes and SIGKILL for SECONDS per
+#            filesystem without and with the livepatch
+#            (torture/fidedupe_stress), then stress-ng --file-ioctl and
+#            trinity through the livepatch;
+#  unload    rmmod refused while callers are inside long calls, accepted
+#            after; the livepatch disabled and enabled under callers that
+#            are killed.
+#  faults-short  the sweep on xfs only, and the read errors: for make check;
+#  calls     one call through /dev/fidedupe on each filesystem.
+# After all of them: the filesystems unmount (no leaked file reference)
+# and kmemleak reports nothing new (a skip if the VM was not booted with
+# kmemleak=on, as for make check).
+# usage: guest-torture.sh [--no-setup] OUTDIR KO TORTUREDIR SECONDS
+#                         [faults|faults-short] [stress] [calls] [unload]
+#   --no-setup: the filesystems are made (guest-check.sh).
+set -u
+setup=1
+if [ "$1" = --no-setup ]; then
+	setup=0
+	shift
+fi
+out=$1 ko=$2 bin=$3 seconds=$4
+shift 4
+parts=${*:-faults stress unload}
+here=$(dirname "$0")
+. "$here/guest-lib.sh"
+lp=$(dirname "$ko")/fidedupe_livepatch.ko
+status=0
+
+# tap_begin NAME / tap RESULT TEXT / tap_skip TEXT WHY / tap_end: a small
+# TAP writer.
+tap_begin() { tap_file=$out/torture-$1.tap; tap_n=0 tap_p=0 tap_f=0 tap_s=0; echo "TAP version 13" >"$tap_file"; }
+tap_skip() {
+	tap_n=$((tap_n + 1)) tap_s=$((tap_s + 1))
+	echo "ok $tap_n $1 # SKIP $2" >>"$tap_file"
+}
+tap() {
+	tap_n=$((tap_n + 1))
+	if [ "$1" -eq 0 ]; then tap_p=$((tap_p + 1)); echo "ok $tap_n $2" >>"$tap_file"
+	else tap_f=$((tap_f + 1)); echo "not ok $tap_n $2" >>"$tap_file"; status=1; fi
+}
+tap_end() {
+	echo "1..$tap_n" >>"$tap_file"
+	echo "# Totals: pass:$tap_p fail:$tap_f xfail:0 xpass:0 skip:$tap_s error:0" >>"$tap_file"
+	cat "$tap_file"
+}
+
+if [ $setup -eq 1 ]; then
+	dmesg -n 1
+	make_all_fs || exit 90
+fi
+kmemleak=/sys/kernel/debug/kmemleak
+[ -w "$kmemleak" ] && echo clear >"$kmemleak"
+
+# knob FILE VALUE: a debugfs fault-injection setting.
+knob() { echo "$2" >"/sys/kernel/debug/$1"; }
+
+# reject_filesystem FS: no fault where FS's own code is on the stack.  An
+# allocation that fails inside btrfs's transaction aborts it and turns the
+# filesystem read-only, by btrfs's design and on both paths alike; the
+# sweep is about the VFS layer and the calls around the filesystem.  FS's
+# text is one range of vmlinux (fs/FS/built-in.a is linked in one piece):
+# the longest run, in address order, of text symbols FS defines (a few
+# others allowed between them), up to the first symbol after the run.
+reject_filesystem() {
+	local range f
+	range=$(python3 - "$out/$1.syms" <<-'EOF'
+	import sys
+	mine = set(open(sys.argv[1]).read().split())
+	syms = sorted((int(l.split()[0], 16), l.split()[2].split(".")[0])
+	              for l in open("/proc/kallsyms") if l.split()[1] in "tT")
+	best = (0, 0, 0)
+	start = last = None
+	count = gap = 0
+	for i, (addr, name) in enumerate(syms):
+	    if name in mine:
+	        if start is None:
+	            start, count = i, 0
+	        last, gap = i, 0
+	        count += 1
+	        if count > best[0]:
+	            best = (count, start, last)
+	    elif start is not None:
+	        gap += 1
+	        if gap > 8:
+	            start = None
+	count, first, last = best
+	if count > 100 and last + 1 < len(syms):
+	    print(syms[first][0], syms[last + 1][0], count)
+	EOF
+	)
+	[ -n "$range" ] || { echo "no text range for $1" >&2; return 1; }
+	set -- "$1" $range
+	echo "# faults: $1's text $(printf '%#x-%#x' "$2" "$3") ($4 functions) left out" \
+		>>"$out/torture-ranges.txt"
+	for f in failslab fail_page_alloc fail_usercopy; do
+		knob $f/reject-start "$2"
+		knob $f/reject-end "$3"
+		knob $f/stacktrace-depth 32
+	done
+}
+
+sweep_fs="btrfs xfs"
+[[ " $parts " != *" faults-short "* ]] || { parts="$parts faults"; sweep_fs=xfs; }
+if [[ " $parts " == *" faults "* ]]; then
+	# fail-nth takes precedence over probability; let it reach GFP_KERNEL
+	# allocations, and print nothing per injected failure.
+	for f in failslab fail_page_alloc; do
+		knob $f/ignore-gfp-wait N
+		knob $f/verbose 0
+	done
+	knob fail_page_alloc/ignore-gfp-highmem N
+	knob fail_page_alloc/min-order 0
+	knob fail_usercopy/verbose 0
+	load_module "$ko" chunk_bytes=16384 || exit 91
+	for fs in $sweep_fs; do
+		reject_filesystem "$fs" || exit 93
+		"$bin/fidedupe_faults" "$fs" native >"$out/torture-faults-$fs-native.tap" 2>&1 || status=1
+		"$bin/fidedupe_faults" "$fs" module >"$out/torture-faults-$fs-module.tap" 2>&1 || status=1
+	done
+	load_livepatch "$lp" || exit 95
+	for fs in $sweep_fs; do
+		reject_filesystem "$fs" || exit 93
+		"$bin/fidedupe_faults" "$fs" native >"$out/torture-faults-$fs-livepatch.tap" 2>&1 || status=1
+	done
+	unload_livepatch || status=96
+	# Read errors from the loop device, for this task only.
+	knob fail_make_request/probability 100
+	knob fail_make_request/times -1
+	knob fail_make_request/task-filter Y
+	knob fail_make_request/verbose 0
+	for fs in btrfs xfs; do
+		loop=$(basename "$(findmnt -n -o SOURCE "$FIDEDUPE_MNT/$fs")")
+		echo 1 >"/sys/block/$loop/make-it-fail"
+		for path in native module; do
+			"$bin/fidedupe_faults" "$fs" "$path" io-errors \
+				>"$out/torture-io-errors-$fs-$path.tap" 2>&1 || status=1
+		done
+		echo 0 >"/sys/block/$loop/make-it-fail"
+	done
+	knob fail_make_request/probability 0
+	unload_module || status=92
+	cat "$out"/torture-faults-*.tap "$out"/torture-io-errors-*.tap
+fi
+
+if [[ " $parts " == *" stress "* ]]; then
+	load_module "$ko" chunk_bytes=65536 || exit 91
+	for fs in btrfs xfs; do
+		"$bin/fidedupe_stress" "$fs" "$((seconds / 4))" \
+			>"$out/torture-stress-$fs.tap" 2>&1 || status=1
+	done
+	load_livepatch "$lp" || exit 95
+	for fs in btrfs xfs; do
+		"$bin/fidedupe_stress" "$fs" "$((seconds / 4))" \
+			>"$out/torture-stress-$fs-livepatch.tap" 2>&1 || status=1
+	done
+	"$here/guest-engines.sh" "$out" "$((seconds / 4))" || status=1
+	unload_livepatch || status=96
+	unload_module || status=92
+	cat "$out"/torture-stress-*.tap "$out"/torture-engines.tap
+fi
+
+if [[ " $parts " == *" calls "* ]]; then
+	# One call through /dev/fidedupe on each filesystem (make torture-proof).
+	tap_begin calls
+	load_module "$ko" || exit 91
+	for fs in btrfs xfs; do
+		d=$FIDEDUPE_MNT/$fs/calls
+		mkdir -p "$d" && head -c 1048576 /dev/urandom >"$d/a" &&
+			cp --reflink=never "$d/a" "$d/b" && "$bin/../tools/fidedupe" "$d/a" "$d/b"
+		tap $? "calls.$fs"
+		rm -rf "$d"
+	done
+	unload_module || status=92
+	tap_end
+fi
+
+if [[ " $parts " == *" unload "* ]]; then
+	"$here/guest-unload.sh" "$ko" "$bin" >"$out/torture-unload.tap" 2>&1 || status=1
+	cat "$out/torture-unload.tap"
+fi
+
+# No leaked file reference: every filesystem unmounts.  Nothing leaked.
+tap_begin final
+for fs in btrfs xfs ext4; do
+	for m in "$FIDEDUPE_MNT/$fs-ro" "$FIDEDUPE_MNT/$fs-bind" "$FIDEDUPE_MNT/$fs"; do
+		umount "$m"
+		tap $? "unmount $m"
+	done
+done
+if [ -w "$kmemleak" ]; then
+	echo scan >"$kmemleak"
+	sleep 5
+	echo scan >"$kmemleak"
+	leaks=$(grep -c '^unreferenced object' "$kmemleak")
+	echo "# kmemleak: $leaks unreferenced objects" >>"$tap_file"
+	grep -A12 '^unreferenced object' "$kmemleak" | head -60 | sed 's/^/# /' >>"$tap_file"
+	[ "$leaks" -eq 0 ]
+	tap $? "kmemleak reports nothing"
+else
+	tap_skip "kmemleak reports nothing" "kmemleak is off (boot with kmemleak=on)"
+fi
+tap_end
+[ $setup -eq 0 ] || dmesg >"$out/dmesg.txt"
+exit "$status"

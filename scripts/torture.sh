@@ -1,0 +1,40 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# `make faults`, `make stress`, `make torture`: boot the test kernel with
+# kmemleak on and run qemu/guest-torture.sh with the given parts; copy the
+# TAP outputs to torture/results/<date>-<commit>-<parts>/ and print the
+# figures.  Exits non-zero on any failure or kernel splat.
+# Environment: TORTURE_KO, another fidedupe.ko (its fidedupe_livepatch.ko
+# beside it) than BUILDDIR's; TORTURE_TAG, the results directory's name
+# (default <date>-<commit>-<parts>); TORTURE_OUT, the VM's output
+# directory (default BUILDDIR/vm-torture).
+# usage: torture.sh KBUILD BUILDDIR SECONDS PART...
+set -u
+kbuild=$1 build=$2 seconds=$3
+shift 3
+here=$(cd "$(dirname "$0")/.." && pwd)
+out=${TORTURE_OUT:-$build/vm-torture}
+ko=${TORTURE_KO:-$build/module/fidedupe.ko}
+rm -rf "$out" && mkdir -p "$out"
+# The text symbols of btrfs and xfs, which the fault sweep leaves out.
+for fs in btrfs xfs; do
+	nm --defined-only "$kbuild/fs/$fs/built-in.a" 2>/dev/null |
+		awk '$2 ~ /^[tT]$/ { print $3 }' | sort -u >"$out/$fs.syms"
+done
+start=$(date +%s)
+VM_APPEND="kmemleak=on" "$here/qemu/vm.sh" "$kbuild" "$out" \
+	"$here/qemu/guest-torture.sh" "$out" "$ko" \
+	"$build/torture" "$seconds" "$@"
+status=$?
+took=$(( $(date +%s) - start ))
+tag=${TORTURE_TAG:-$(date +%Y-%m-%d)-$(git -C "$here" rev-parse --short HEAD)-$(IFS=-; echo "$*")}
+dest="$here/torture/results/$tag"
+rm -rf "$dest" && mkdir -p "$dest"
+cp "$out"/torture-*.tap "$out"/torture-ranges.txt "$dest/" 2>/dev/null
+cp "$out"/splats.txt "$dest/" 2>/dev/null
+passed=$(cat "$out"/torture-*.tap 2>/dev/null | grep -c '^ok ')
+failed=$(cat "$out"/torture-*.tap 2>/dev/null | grep -c '^not ok ')
+grep -h -E '^# (faults|io-errors|stress|kmemleak|rmmod|round|[0-9]+ of)' "$out"/torture-*.tap 2>/dev/null
+echo "torture: $*: $took s, $passed passed, $failed failed, VM status $status; results in ${dest#"$here"/}"
+[ "$status" -eq 0 ] && [ "$failed" -eq 0 ]
