@@ -13,21 +13,38 @@ FRAGMENTS := qemu/kernel.config
 
 # Variables from scripts/deps.sh (LINUX_TREE, RUST_LIB_SRC, VNG, BINDGEN).
 # Made by scripts/deps.sh on first use; make then restarts and reads it.
+# `make clean` and `make help` need nothing, and `make -n` only shows what
+# would run: none of them installs anything.
+NO_SETUP_GOALS := clean help
+ifeq ($(filter-out $(NO_SETUP_GOALS),$(or $(MAKECMDGOALS),all)),)
+else ifneq ($(findstring n,$(firstword -$(MAKEFLAGS))),)
+-include $(CACHE)/env.mk
+else
 include $(CACHE)/env.mk
-export RUST_LIB_SRC
-
 $(CACHE)/env.mk:
 	@scripts/deps.sh
+endif
+export RUST_LIB_SRC
 
+# The kernel the module is built against: KDIR=/path/to/a/configured/build
+# for any kernel (Documentation/kbuild/modules.rst), else the test kernel,
+# built on first use.
 KBUILD_DIR_FILE := $(O)/kbuild.dir
+ifdef KDIR
+KBUILD := $(KDIR)
+KERNEL_GOAL :=
+else
 KBUILD = $(shell cat $(KBUILD_DIR_FILE) 2>/dev/null)
+KERNEL_GOAL := kernel
+endif
 SELFTESTS := $(patsubst selftests/%.c,$(O)/selftests/%,$(wildcard selftests/*_test.c))
 TOOLS := $(O)/tools/fidedupe
 SELFTEST_CFLAGS := -O2 -g -Wall -Werror \
 	-I$(LINUX_TREE)/tools/testing/selftests -Iselftests
 
-.PHONY: all deps kernel module selftests tools lint docs check run bench bench-kernel clean \
-	fuzzer fuzz fuzz-proof
+.PHONY: all deps kernel module install selftests tools lint docs check run bench bench-kernel \
+	mutants clean help \
+	fuzzer fuzz fuzz-proof torture-bins faults stress torture torture-proof
 
 all: module selftests
 
@@ -39,9 +56,19 @@ kernel: deps
 	@scripts/kernel.sh $(FRAGMENTS) > $(KBUILD_DIR_FILE).tmp
 	@mv $(KBUILD_DIR_FILE).tmp $(KBUILD_DIR_FILE)
 
-module: kernel
+module: $(KERNEL_GOAL)
 	@$(MAKE) -s -C $(KBUILD) M=$(CURDIR) MO=$(O)/module LLVM=-19 modules
 	@echo "module: $(O)/module/fidedupe.ko $(O)/module/fidedupe_livepatch.ko"
+
+# modules_install into INSTALL_MOD_PATH (default: the running system's
+# /lib/modules), and the udev rule that makes /dev/fidedupe 0666.
+INSTALL_MOD_PATH ?=
+install: module
+	@$(MAKE) -s -C $(KBUILD) M=$(CURDIR) MO=$(O)/module LLVM=-19 \
+		INSTALL_MOD_PATH=$(INSTALL_MOD_PATH) modules_install
+	@install -D -m 0644 udev/60-fidedupe.rules \
+		$(INSTALL_MOD_PATH)/etc/udev/rules.d/60-fidedupe.rules
+	@echo "install: modules and udev rule under $(or $(INSTALL_MOD_PATH),/)"
 
 # rustfmt with the kernel's settings, clippy as the kernel runs it
 # (warnings are errors), checkpatch on the C and the headers.
@@ -50,9 +77,9 @@ CHECKPATCH := $(LINUX_TREE)/scripts/checkpatch.pl --no-tree --quiet \
 	--ignore FILE_PATH_CHANGES
 KERNEL_C := rust/glue.c rust/glue.h include/uapi/fidedupe.h include/fidedupe.h \
 	livepatch/fidedupe_livepatch.c
-USER_C := $(wildcard selftests/*.c selftests/*.h tools/*.c)
+USER_C := $(wildcard selftests/*.c selftests/*.h tools/*.c torture/*.c)
 
-lint: kernel
+lint: $(KERNEL_GOAL)
 	@$(RUSTFMT) --check rust/fidedupe.rs
 	@$(MAKE) -s -C $(KBUILD) M=$(CURDIR) MO=$(O)/clippy LLVM=-19 CLIPPY=1 \
 		KCFLAGS=-Werror KRUSTFLAGS="-Dwarnings" modules
@@ -93,7 +120,10 @@ docs: deps $(O)/tools/man-example
 		if [ -n "$$out" ]; then echo "$$out"; exit 1; fi
 	@echo "docs: Documentation/*.rst and fidedupe.4 build without warnings"
 
-check: lint docs module selftests tools fuzzer
+# When make started, for the total time check.sh prints at the end.
+export FIDEDUPE_MAKE_START := $(shell date +%s)
+
+check: lint docs module selftests tools fuzzer torture-bins
 	@scripts/check.sh $(KBUILD) $(O)
 
 # MODE=device (default): through /dev/fidedupe; MODE=livepatch: duperemove
@@ -121,6 +151,31 @@ bench: bench-kernel $(O)/bench/fidedupe_bench
 	@python3 -c 'import matplotlib' 2>/dev/null || \
 		python3 -m pip install --quiet --disable-pip-version-check matplotlib
 	@scripts/bench.sh $(KBENCH) $(O)
+
+# Torture (qemu/guest-torture.sh): a fail-nth sweep and read errors
+# (faults), callers against writers and stress engines for DURATION
+# seconds (stress), unload under load; with kmemleak on.
+TORTURE := $(O)/torture/fidedupe_faults $(O)/torture/fidedupe_stress
+DURATION ?= 240
+
+$(O)/torture/%: torture/%.c selftests/dedupe_util.h include/uapi/fidedupe.h
+	@mkdir -p $(dir $@)
+	@$(CC) -O2 -g -Wall -Werror -Iselftests -o $@ $< -lpthread
+
+torture-bins: deps $(TORTURE)
+
+faults: module tools torture-bins
+	@scripts/torture.sh $(KBUILD) $(O) $(DURATION) faults
+
+stress: module tools torture-bins
+	@scripts/torture.sh $(KBUILD) $(O) $(DURATION) stress unload
+
+torture: module tools torture-bins
+	@scripts/torture.sh $(KBUILD) $(O) $(DURATION) faults stress unload
+
+# Each torture check that found nothing, shown once to find a bug.
+torture-proof: module tools torture-bins
+	@scripts/torture-proof.sh $(KBUILD) $(O)
 
 # The differential fuzzer (fuzz/, a cargo binary run in the guest).
 FUZZER := $(O)/fuzz/fidedupe-fuzz
@@ -152,6 +207,15 @@ fuzz: module fuzzer
 		$(FUZZ_CASES) $(FUZZ_SECONDS) $(FUZZ_SEED)
 endif
 
+# Mutation testing: every patch in selftests/mutants/ breaks one rule of
+# Documentation/fidedupe.rst; each is built as a module and the suite runs
+# against each in turn, in one VM boot, until a test fails
+# (scripts/mutants.sh).  Fails if a mutant survives.  MUTANTS="07 12" runs
+# only those patches.  Not part of `make check`.
+MUTANTS ?=
+mutants: module selftests tools fuzzer
+	@scripts/mutants.sh $(KBUILD) $(O) $(MUTANTS)
+
 # The fuzzer against the module of an old commit (PROOF_COMMIT, before
 # the fixes of the review-gaps issue): it must find the divergences alone.
 PROOF_COMMIT ?= b3d939b
@@ -161,3 +225,26 @@ fuzz-proof: module fuzzer
 
 clean:
 	rm -rf $(O)
+
+help:
+	@echo 'fidedupe: FIDEDUPERANGE'"'"'s VFS layer in Rust (README.md)'
+	@echo
+	@echo '  make run        boot the test kernel, dedupe duplicates (MODE=livepatch: duperemove)'
+	@echo '  make check      lint, docs, builds, then KUnit, kselftests, fuzz smoke, short torture'
+	@echo
+	@echo '  make module     fidedupe.ko and fidedupe_livepatch.ko (KDIR=... for another kernel)'
+	@echo '  make install    modules_install into INSTALL_MOD_PATH, and the udev rule'
+	@echo '  make selftests  the kselftest programs;  make tools: the fidedupe client'
+	@echo '  make lint       rustfmt, clippy, checkpatch;  make docs: rst and man page'
+	@echo '  make kernel     the test kernel (cached);  make deps: what the machine needs'
+	@echo
+	@echo '  make fuzz       differential fuzzing, FUZZ_CASES per filesystem (10^6)'
+	@echo '  make fuzz-proof the fuzzer against the module of PROOF_COMMIT (b3d939b)'
+	@echo '  make mutants    deliberate bugs the suite must catch'
+	@echo '  make faults     fail-nth sweep and read errors, with kmemleak'
+	@echo '  make stress     callers against writers, stress engines, unload (DURATION)'
+	@echo '  make torture    faults and stress'
+	@echo '  make torture-proof  deliberate bugs each torture check must catch'
+	@echo '  make bench      both paths side by side on a non-debug kernel'
+	@echo
+	@echo '  make clean      remove build/ (the kernel cache stays in $(CACHE))'

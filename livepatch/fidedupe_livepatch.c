@@ -28,7 +28,7 @@
 #include <linux/fs.h>
 #include <linux/livepatch.h>
 
-#include "../include/fidedupe.h"
+#include "fidedupe.h"
 
 /*
  * The replacement must take and return exactly what the replaced function

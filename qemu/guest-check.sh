@@ -19,6 +19,7 @@ here=$(dirname "$0")
 . "$here/guest-lib.sh"
 lp=$(dirname "$ko")/fidedupe_livepatch.ko
 fuzzer=$tests/../fuzz/fidedupe-fuzz
+torture=$tests/../torture
 # duperemove's results without the livepatch, compared with those with it.
 export FIDEDUPE_CLIENTS_BASELINE=$out/clients
 
@@ -131,10 +132,29 @@ if [ $# -eq 0 ] && [ -x "$fuzzer" ]; then
 				f=$((f + 1)); echo "not ok $n $(basename "$r" .txt)"
 			fi
 		done
+		# The issue's floor: 20000 cases per filesystem, all modes.
+		for fs in btrfs xfs; do
+			n=$((n + 1))
+			c=$(cat "$fuzz_out"/fuzz-"$fs"-*.txt 2>/dev/null |
+			    sed -n 's/^fuzz: \([0-9]*\) cases, .*/\1/p' | awk '{ s += $1 } END { print s + 0 }')
+			if [ "$c" -ge 20000 ]; then
+				p=$((p + 1)); echo "ok $n $fs: $c cases"
+			else
+				f=$((f + 1)); echo "not ok $n $fs: $c cases, fewer than 20000"
+			fi
+		done
 		echo "1..$n"
 		echo "# Totals: pass:$p fail:$f xfail:0 xpass:0 skip:0 error:0"
 	} >"$out/fuzz-smoke.tap"
 	cat "$out/fuzz-smoke.tap"
+fi
+# The short torture (qemu/guest-torture.sh; make faults and make stress
+# run the long one): the fail-nth sweep on xfs, read errors, 10 s of
+# stress per filesystem and path, the engines, unload under load; then
+# every filesystem must unmount (no leaked file reference).
+if [ $# -eq 0 ] && [ -x "$torture/fidedupe_faults" ]; then
+	"$here/guest-torture.sh" --no-setup "$out" "$ko" "$torture" 40 \
+		faults-short stress unload || status=1
 fi
 dmesg >"$out/dmesg.txt"
 exit "$status"

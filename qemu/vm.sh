@@ -22,8 +22,21 @@ rm -f "$console" "$out/dmesg.txt" "$out/exit-status"
 # 0.004 s of boot, before any of our code (2 of 3 boots in one series, 0
 # of 6 with no5lvl); 4-level paging is what most hardware runs.
 vng --run "$kbuild" --disable-kvm --cpus 2 --memory "${VM_MEMORY:-4G}" \
-	--append no5lvl --rwdir "$out" --verbose \
-	--exec "( $* ); echo \$? >$out/exit-status" >"$console" 2>&1
+	--append "no5lvl ${VM_APPEND:-}" --rwdir "$out" --verbose \
+	--exec "( $* ); echo \$? >$out/exit-status" >"$console" 2>&1 &
+vm=$!
+# A progress line every 30 s on stderr: time in the VM, and the TAP
+# results the guest has written to OUTDIR so far.
+start=$(date +%s)
+while kill -0 "$vm" 2>/dev/null; do
+	for _ in $(seq 30); do
+		kill -0 "$vm" 2>/dev/null || break 2
+		sleep 1
+	done
+	echo "vm: $(( $(date +%s) - start )) s, $(cat "$out"/*.tap 2>/dev/null | grep -c '^ok ') passed," \
+	     "$(cat "$out"/*.tap 2>/dev/null | grep -c '^not ok ') failed so far" >&2
+done
+wait "$vm"
 status=$(cat "$out/exit-status" 2>/dev/null || echo 255)
 
 # Guest output without the kernel's own lines, for the caller to read.

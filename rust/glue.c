@@ -13,7 +13,7 @@
 #include <linux/security.h>
 
 #include "glue.h"
-#include "../include/fidedupe.h"
+#include "fidedupe.h"
 
 /*
  * Defined in rust/livepatch.rs; exported for fidedupe_livepatch.ko, which

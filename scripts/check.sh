@@ -13,7 +13,7 @@ out="$build/vm-check"
 
 passed=0 failed=0 skipped=0
 count() { passed=$((passed + $1)); failed=$((failed + $2)); }
-rm -f "$out"/*.tap "$out/dmesg.txt"
+rm -f "$out"/*.tap "$out/dmesg.txt" "$out/torture-ranges.txt"
 
 "$here/qemu/vm.sh" "$kbuild" "$out" \
 	"$here/qemu/guest-check.sh" "$out" "$build/module/fidedupe.ko" \
@@ -37,7 +37,12 @@ fi
 # The native-path cases again with the livepatch: livepatch-<program>.tap.
 for t in module-params "$build"/selftests/*_test small-limits man-example \
 	 $(cd "$build/selftests" && printf 'livepatch-%s ' *_test) livepatch-cycle \
-	 small-limits-livepatch fuzz-smoke; do
+	 small-limits-livepatch fuzz-smoke \
+	 torture-faults-xfs-native torture-faults-xfs-module torture-faults-xfs-livepatch \
+	 torture-io-errors-btrfs-native torture-io-errors-btrfs-module \
+	 torture-io-errors-xfs-native torture-io-errors-xfs-module \
+	 torture-stress-btrfs torture-stress-xfs torture-stress-btrfs-livepatch \
+	 torture-stress-xfs-livepatch torture-engines torture-unload torture-final; do
 	tap="$out/$(basename "$t").tap"
 	totals=$(sed -n 's/^# Totals: pass:\([0-9]*\) fail:\([0-9]*\) .*skip:\([0-9]*\) error:\([0-9]*\).*/\1 \2 \3 \4/p' \
 		 "$tap" 2>/dev/null | tail -n1)
@@ -61,6 +66,10 @@ fi
 if [ "$vm_status" -ne 0 ] && [ "$failed" -eq 0 ]; then
 	echo "check: VM exited with status $vm_status" >&2
 	count 0 1
+fi
+if [ -n "${FIDEDUPE_MAKE_START:-}" ]; then
+	took=$(( $(date +%s) - FIDEDUPE_MAKE_START ))
+	echo "check: $((took / 60)) min $((took % 60)) s in all, since make started"
 fi
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]
