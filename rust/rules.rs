@@ -203,6 +203,11 @@ pub(crate) fn ranges_overlap(src: FileRange, dest: FileRange, size: u64, block_s
     } else {
         1
     };
+    // Mainline never hands a zero length to the filesystem: an empty
+    // range overlaps nothing, even at the end of the file.
+    if src.len() == 0 {
+        return false;
+    }
     let len = if src.end() == size && dest.end() == size {
         // Round the end of the file up to its block; `size` fits in
         // `loff_t`, so adding less than a block cannot overflow `u64`.
@@ -500,8 +505,15 @@ mod tests {
         assert!(ranges_overlap(range(16 * MIB, 32 * MIB)?, src, size, 4096));
         // The same range is an overlap.
         assert!(ranges_overlap(src, src, size, 4096));
-        // Length 0 overlaps nothing.
+        // Length 0 overlaps nothing, at EOF either (found by the fuzzer:
+        // rounded up to the block, it overlapped itself).
         assert!(!ranges_overlap(range(0, 0)?, range(0, 0)?, size, 4096));
+        assert!(!ranges_overlap(
+            range(4095, 0)?,
+            range(4095, 0)?,
+            4095,
+            4096
+        ));
         // Rounded down to whole blocks, as the filesystem does: 4097 bytes
         // at 0 and at 4096 share 4096 bytes and do not overlap.
         assert!(!ranges_overlap(
