@@ -10,6 +10,8 @@
 # "fuzz: N cases, N undocumented differences, N invariant failures".
 # usage: guest-fuzz.sh [--no-setup] OUTDIR KO FUZZER CASES SECONDS SEED
 #                     [REGRESSION...]
+#   REGRESSION: a saved reproducer, or a directory of them (*.json): the
+#   kernel's command line, which carries this one, is too short for many.
 #   CASES and SECONDS bound each root run (0: no bound); the nobody and
 #   livepatch runs get a fifth of each.  --no-setup: the filesystems are
 #   made and the module is not loaded (guest-check.sh).
@@ -57,7 +59,13 @@ wait -n || status=1
 rm -rf "$FIDEDUPE_MNT"/*/fuzz.* /tmp/fidedupe-fuzz.* /dev/shm/fidedupe-fuzz.* 2>/dev/null
 if [ $# -gt 0 ]; then
 	replay=()
-	for f in "$@"; do replay+=(--replay "$f"); done
+	for f in "$@"; do
+		if [ -d "$f" ]; then
+			for g in "$f"/*.json; do replay+=(--replay "$g"); done
+		else
+			replay+=(--replay "$f")
+		fi
+	done
 	for fs in btrfs xfs; do
 		fuzz_fs "$fs" replay "${replay[@]}" || status=1
 	done

@@ -17,7 +17,7 @@ start=$(date +%s)
 "$here/qemu/vm.sh" "$kbuild" "$out" \
 	"$here/qemu/guest-fuzz.sh" "$out" "$ko" \
 	"$build/fuzz/fidedupe-fuzz" "$cases" "$seconds" "$seed" \
-	"$here"/fuzz/regressions/*.json
+	"$here/fuzz/regressions"
 status=$?
 took=$(( $(date +%s) - start ))
 stamp="$(date +%Y-%m-%d)-$(git -C "$here" rev-parse --short HEAD)-$(basename "$kbuild")"
