@@ -361,6 +361,29 @@ TEST_F(dedupe, unprivileged_read_only_bind_mount)
 	close(through_ro.dirfd);
 }
 
+TEST_F(dedupe, unprivileged_not_permitted_on_read_only_mount)
+{
+	/*
+	 * root owns dst (0644): nobody may not dedupe into it, and reaches it
+	 * through a read-only mount.  Mainline asks for write access to the
+	 * mount first: EROFS, not EPERM.
+	 */
+	struct caller through_ro = { .uid = NOBODY, .dirfd = -1 };
+	struct child_result res;
+	char p[PATH_MAX];
+
+	make_pair(_metadata, self, 0, 0644);
+	snprintf(p, sizeof(p), "%s/%s-ro/%s", fidedupe_mnt_root(), self->fs,
+		 strrchr(self->dir, '/') + 1);
+	through_ro.dirfd = open(p, O_RDONLY | O_DIRECTORY);
+	ASSERT_LE(0, through_ro.dirfd) TH_LOG("%s: %m", p);
+	res = run_as(self, &through_ro, O_RDONLY, -1);
+	ASSERT_EQ(0, res.ret);
+	EXPECT_EQ(-EROFS, res.status);
+	EXPECT_EQ(0, dst_shared(self));
+	close(through_ro.dirfd);
+}
+
 static int set_inode_flag(struct dedupe_fixture *self, const char *name, int flag, bool on)
 {
 	int fd = fixture_open(self, name, O_RDONLY), flags, ret = 0;
