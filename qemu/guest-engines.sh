@@ -42,7 +42,7 @@ for fs in btrfs xfs; do
 	before=$(served)
 	# SIGINT ends trinity cleanly (its children too); SIGKILL 30 s later.
 	(cd "$d" && timeout -k 30 -s INT "$seconds" setpriv --reuid=65534 --regid=65534 \
-		--clear-groups trinity -q -l off -c ioctl -V "$d/victims" \
+		--clear-groups trinity -l off -c ioctl -V "$d/victims" \
 		--disable-fds=sockets,pipes,perf,epoll,eventfd,pseudo,timerfd,testfile,memfd,drm \
 		-C 2 -N 200000 >"$out/trinity-$fs.log" 2>&1)
 	rc=$?

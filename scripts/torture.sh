@@ -3,8 +3,9 @@
 #
 # `make faults`, `make stress`, `make torture`: boot the test kernel with
 # kmemleak on and run qemu/guest-torture.sh with the given parts; copy the
-# TAP outputs to torture/results/<date>-<commit>-<parts>/ and print the
-# figures.  Exits non-zero on any failure or kernel splat.
+# TAP outputs to torture/results/<date>-<commit>-<parts>/, with the
+# reliability table of the run (scripts/torture-table.py) in table.md, and
+# print the figures.  Exits non-zero on any failure or kernel splat.
 # Environment: TORTURE_KO, another fidedupe.ko (its fidedupe_livepatch.ko
 # beside it) than BUILDDIR's; TORTURE_TAG, the results directory's name
 # (default <date>-<commit>-<parts>); TORTURE_OUT, the VM's output
@@ -33,6 +34,7 @@ dest="$here/torture/results/$tag"
 rm -rf "$dest" && mkdir -p "$dest"
 cp "$out"/torture-*.tap "$out"/torture-ranges.txt "$dest/" 2>/dev/null
 cp "$out"/splats.txt "$dest/" 2>/dev/null
+"$here/scripts/torture-table.py" "$dest" >"$dest/table.md"
 passed=$(cat "$out"/torture-*.tap 2>/dev/null | grep -c '^ok ')
 failed=$(cat "$out"/torture-*.tap 2>/dev/null | grep -c '^not ok ')
 grep -h -E '^# (faults|io-errors|stress|kmemleak|rmmod|round|[0-9]+ of)' "$out"/torture-*.tap 2>/dev/null
