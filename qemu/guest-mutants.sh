@@ -17,7 +17,9 @@
 # A mutant is killed by the first case that fails twice in a row, by a
 # kernel splat, or by a case that passed on the control and skips on the
 # mutant.  The control runs every case and must pass them all; a case that
-# fails on it is left out of the mutants' runs.  Writes to OUTDIR:
+# fails on it is left out of the mutants' runs.  Cases of one program and
+# setup run in one harness run (the mutants: those under 2 s on the
+# control), and a failure is confirmed alone.  Writes to OUTDIR:
 #   results.tsv     NAME, killed|survived|passed|failed|error, the test, seconds
 #   runs.tsv        every case run: NAME, test, pass|fail|skip|splat, seconds
 #   control-times.tsv  the control's runs, for the next run's order
@@ -370,10 +372,11 @@ run_module() {
 	i=0
 	while [ -z "$killer" ] && [ "$i" -lt "${#cases[@]}" ]; do
 		IFS=$'\t' read -r tier test setup prog f v c <<<"${cases[i]}"
-		# A mutant runs the cheap cases of one program and setup in one
-		# harness run; the control runs each alone, for its times.
+		# The cheap cases of one program and setup run in one harness
+		# run (for the control, which has no times yet, every case); a
+		# case's time is then its batch's divided among its cases.
 		j=$((i + 1))
-		if [ "$name" != control ] && [ "$tier" = 0 ] && [ "$prog" != fidedupe-fuzz ]; then
+		if [ "$tier" = 0 ] && [ "$prog" != fidedupe-fuzz ]; then
 			while [ "$j" -lt "${#cases[@]}" ] && [ $((j - i)) -lt 60 ]; do
 				IFS=$'\t' read -r t2 _ s2 p2 _ <<<"${cases[j]}"
 				[ "$t2" = 0 ] && [ "$s2" = "$setup" ] && [ "$p2" = "$prog" ] || break
@@ -390,6 +393,11 @@ run_module() {
 			killer=$(run_batch "$name" "$times" "${cases[@]:i:j-i}")
 			last="$test and the $((j - i - 1)) cases after it"
 			i=$j
+			if [ "$name" = control ] && [ -n "$killer" ]; then
+				echo "$killer" >>"$out/control-failed.txt"
+				{ echo "# failed: $killer"; cat "$caseout"; } >>"$log"
+				killer=
+			fi
 			continue
 		fi
 		i=$j
