@@ -230,7 +230,8 @@ help:
 	@echo 'fidedupe: FIDEDUPERANGE'"'"'s VFS layer in Rust (README.md)'
 	@echo
 	@echo '  make run        boot the test kernel, dedupe duplicates (MODE=livepatch: duperemove)'
-	@echo '  make check      lint, docs, builds, then KUnit, kselftests, fuzz smoke, short torture'
+	@echo '  make check      lint, docs, builds, then KUnit, kselftests, fuzz smoke in the VM'
+	@echo '                 (FIDEDUPE_CHECK_TORTURE=1: and the short torture)'
 	@echo
 	@echo '  make module     fidedupe.ko and fidedupe_livepatch.ko (KDIR=... for another kernel)'
 	@echo '  make install    modules_install into INSTALL_MOD_PATH, and the udev rule'
