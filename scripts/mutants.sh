@@ -196,12 +196,14 @@ for l in open(path).read().splitlines():
     if m:
         l = new.get(m.group(1), l)
         n += 1
-        k += "**survived**" not in l
         s += "**survived**" in l
+        k += "**survived**" not in l and "| not run |" not in l
     if l.startswith("mutants: "):
         out.append(note)
         out.append("")
         l = f"mutants: {n}, killed {k}, survived {s}"
+        if k + s < n:
+            l += f", not run {n - k - s}"
     out.append(l)
 open(path, "w").write("\n".join(out) + "\n")
 ' "$patches/results.md" "Rows run again on $(date -u '+%Y-%m-%d') at $commit (seconds: that run's): $*."
