@@ -342,18 +342,25 @@ TEST_F(dedupe, unprivileged_non_owner_fd_open_for_write)
  * both paths and asserts the same outcome on both.
  */
 
+/* The fixture's directory through the read-only bind mount of its filesystem. */
+static int open_read_only_dir(struct dedupe_fixture *self)
+{
+	char p[PATH_MAX];
+
+	snprintf(p, sizeof(p), "%s/%s-ro/%s", fidedupe_mnt_root(), self->fs,
+		 strrchr(self->dir, '/') + 1);
+	return open(p, O_RDONLY | O_DIRECTORY);
+}
+
 TEST_F(dedupe, unprivileged_read_only_bind_mount)
 {
 	/* nobody owns dst, but reaches it through a read-only mount: EROFS. */
 	struct caller through_ro = { .uid = NOBODY, .dirfd = -1 };
 	struct child_result res;
-	char p[PATH_MAX];
 
 	make_pair(_metadata, self, NOBODY, 0644);
-	snprintf(p, sizeof(p), "%s/%s-ro/%s", fidedupe_mnt_root(), self->fs,
-		 strrchr(self->dir, '/') + 1);
-	through_ro.dirfd = open(p, O_RDONLY | O_DIRECTORY);
-	ASSERT_LE(0, through_ro.dirfd) TH_LOG("%s: %m", p);
+	through_ro.dirfd = open_read_only_dir(self);
+	ASSERT_LE(0, through_ro.dirfd) TH_LOG("%s-ro: %m", self->fs);
 	res = run_as(self, &through_ro, O_RDONLY, -1);
 	ASSERT_EQ(0, res.ret);
 	EXPECT_EQ(-EROFS, res.status);
@@ -370,13 +377,10 @@ TEST_F(dedupe, unprivileged_not_permitted_on_read_only_mount)
 	 */
 	struct caller through_ro = { .uid = NOBODY, .dirfd = -1 };
 	struct child_result res;
-	char p[PATH_MAX];
 
 	make_pair(_metadata, self, 0, 0644);
-	snprintf(p, sizeof(p), "%s/%s-ro/%s", fidedupe_mnt_root(), self->fs,
-		 strrchr(self->dir, '/') + 1);
-	through_ro.dirfd = open(p, O_RDONLY | O_DIRECTORY);
-	ASSERT_LE(0, through_ro.dirfd) TH_LOG("%s: %m", p);
+	through_ro.dirfd = open_read_only_dir(self);
+	ASSERT_LE(0, through_ro.dirfd) TH_LOG("%s-ro: %m", self->fs);
 	res = run_as(self, &through_ro, O_RDONLY, -1);
 	ASSERT_EQ(0, res.ret);
 	EXPECT_EQ(-EROFS, res.status);
