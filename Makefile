@@ -24,7 +24,7 @@ include $(CACHE)/env.mk
 $(CACHE)/env.mk:
 	@scripts/deps.sh
 endif
-export RUST_LIB_SRC
+export RUST_LIB_SRC LINUX_TREE
 
 # The kernel the module is built against: KDIR=/path/to/a/configured/build
 # for any kernel (Documentation/kbuild/modules.rst), else the test kernel,
@@ -37,10 +37,7 @@ else
 KBUILD = $(shell cat $(KBUILD_DIR_FILE) 2>/dev/null)
 KERNEL_GOAL := kernel
 endif
-SELFTESTS := $(patsubst selftests/%.c,$(O)/selftests/%,$(wildcard selftests/*_test.c))
 TOOLS := $(O)/tools/fidedupe
-SELFTEST_CFLAGS := -O2 -g -Wall -Werror \
-	-I$(LINUX_TREE)/tools/testing/selftests -Iselftests
 
 .PHONY: all deps kernel module install selftests tools lint docs check run bench bench-kernel \
 	mutants clean help \
@@ -90,11 +87,16 @@ lint: $(KERNEL_GOAL)
 		--target-dir $(O)/fuzz-target -- -D warnings
 	@echo "lint: rustfmt, clippy and checkpatch are clean"
 
-selftests: deps $(SELFTESTS)
-
-$(O)/selftests/%: selftests/%.c $(wildcard selftests/*.h) include/uapi/fidedupe.h
-	@mkdir -p $(dir $@)
-	@$(CC) $(SELFTEST_CFLAGS) -o $@ $< -lpthread
+# The kselftests (selftests/Makefile, on the kernel tree's lib.mk): built
+# into $(O)/selftests and installed as the kernel installs selftests, with
+# run_kselftest.sh, into $(O)/kselftest.
+KSELFTEST := $(MAKE) -s -C selftests LINUX_TREE=$(LINUX_TREE) OUTPUT=$(O)/selftests \
+	USERCFLAGS=-Werror
+selftests: deps
+	@mkdir -p $(O)/selftests
+	@$(KSELFTEST) all
+	@rm -rf $(O)/kselftest
+	@$(KSELFTEST) install INSTALL_PATH=$(O)/kselftest >/dev/null
 
 $(O)/tools/%: tools/%.c include/uapi/fidedupe.h
 	@mkdir -p $(dir $@)
@@ -230,8 +232,8 @@ help:
 	@echo 'fidedupe: FIDEDUPERANGE'"'"'s VFS layer in Rust (README.md)'
 	@echo
 	@echo '  make run        boot the test kernel, dedupe duplicates (MODE=livepatch: duperemove)'
-	@echo '  make check      lint, docs, builds, then KUnit, kselftests, fuzz smoke in the VM'
-	@echo '                 (FIDEDUPE_CHECK_TORTURE=1: and the short torture)'
+	@echo '  make check      lint, docs, builds, then KUnit, kselftests, fuzz smoke'
+	@echo '                 and the short torture (FIDEDUPE_CHECK_TORTURE=0: without)'
 	@echo
 	@echo '  make module     fidedupe.ko and fidedupe_livepatch.ko (KDIR=... for another kernel)'
 	@echo '  make install    modules_install into INSTALL_MOD_PATH, and the udev rule'

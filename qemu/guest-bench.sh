@@ -9,12 +9,6 @@ set -u
 out=$1 ko=$2 bench=$3
 . "$(dirname "$0")/guest-lib.sh"
 
-# Undoes make_fs FS: its three mounts and its image.
-drop_fs() {
-	umount "$FIDEDUPE_MNT/$1-ro" "$FIDEDUPE_MNT/$1-bind" "$FIDEDUPE_MNT/$1" &&
-	rm -f "/tmp/fidedupe-img.$1"
-}
-
 dmesg -n 1
 load_module "$ko" || exit 91
 for fs in btrfs xfs; do

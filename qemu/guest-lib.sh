@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0
-# Sourced by the guest scripts: load the module, make the filesystems.
+# Sourced by the guest scripts: load the module and the livepatch; the
+# filesystems come from selftests/fidedupe_fs.sh.
 
-FIDEDUPE_MNT=${FIDEDUPE_MNT:-/tmp/fidedupe}
-export FIDEDUPE_MNT
+. "$(dirname "${BASH_SOURCE[0]}")/../selftests/fidedupe_fs.sh"
 
 # load_module KO [PARAM=VALUE...]: insmod and open the node to everybody;
 # every permission check is made per file, as for FIDEDUPERANGE.
@@ -13,29 +13,6 @@ load_module() {
 
 unload_module() {
 	rmmod fidedupe
-}
-
-# make_fs FS SIZE: a loop-mounted filesystem at $FIDEDUPE_MNT/FS.
-make_fs() {
-	local fs=$1 size=$2 img=/tmp/fidedupe-img.$1
-	mkdir -p "$FIDEDUPE_MNT/$fs"
-	truncate -s "$size" "$img"
-	case $fs in
-	btrfs) mkfs.btrfs -q -f "$img" >/dev/null 2>&1 ;;
-	xfs)   mkfs.xfs -q -f "$img" >/dev/null 2>&1 ;;
-	ext4)  mkfs.ext4 -q -F "$img" >/dev/null 2>&1 ;;
-	esac || { echo "mkfs.$fs failed" >&2; return 1; }
-	mount -o loop "$img" "$FIDEDUPE_MNT/$fs" || return 1
-	chmod 1777 "$FIDEDUPE_MNT/$fs"
-	# A second mount of the same filesystem, and a read-only one.
-	mkdir -p "$FIDEDUPE_MNT/$fs-bind" "$FIDEDUPE_MNT/$fs-ro"
-	mount --bind "$FIDEDUPE_MNT/$fs" "$FIDEDUPE_MNT/$fs-bind" &&
-	mount --bind "$FIDEDUPE_MNT/$fs" "$FIDEDUPE_MNT/$fs-ro" &&
-	mount -o remount,bind,ro "$FIDEDUPE_MNT/$fs-ro"
-}
-
-make_all_fs() {
-	make_fs btrfs 768M && make_fs xfs 768M && make_fs ext4 64M
 }
 
 LIVEPATCH_SYSFS=/sys/kernel/livepatch/fidedupe_livepatch
@@ -60,19 +37,37 @@ livepatch_gone() {
 	[ ! -e "$LIVEPATCH_SYSFS" ]
 }
 
+# The kernel's livepatch selftest helpers (load_lp, disable_lp, unload_lp,
+# from LINUX_TREE, which qemu/vm.sh passes in): they log to the kernel's
+# log, wait for each transition and exit on failure, so each runs in a
+# subshell here and a failure is a return status.
+: "${LINUX_TREE:=$(sed -n 's/^LINUX_TREE := //p' "${FIDEDUPE_CACHE:-/root/.cache/fidedupe}/env.mk")}"
+. "$LINUX_TREE/tools/testing/selftests/livepatch/functions.sh"
+
+# The guest's own checks print KTAP with kselftest's helpers.
+. "$LINUX_TREE/tools/testing/selftests/kselftest/ktap_helpers.sh"
+
+# ktap_status STATUS DESCRIPTION: ok if STATUS is 0, else not ok.
+ktap_status() {
+	if [ "$1" -eq 0 ]; then
+		ktap_test_pass "$2"
+	else
+		ktap_test_fail "$2"
+	fi
+}
+
 # load_livepatch KO: insmod fidedupe_livepatch.ko (fidedupe.ko loaded) and
-# wait until every task runs the patched vfs_dedupe_file_range().
+# wait until every task runs the patched vfs_dedupe_file_range().  load_lp
+# takes the module from test_modules/ in the current directory.
 load_livepatch() {
-	insmod "$1" || return 1
-	wait_until 60 livepatch_complete ||
-		{ echo "livepatch: transition did not complete" >&2; return 1; }
+	local dir
+	dir=$(mktemp -d) && mkdir "$dir/test_modules" &&
+	ln -s "$(realpath "$1")" "$dir/test_modules/fidedupe_livepatch.ko" &&
+	(cd "$dir" && load_lp fidedupe_livepatch)
 }
 
 # unload_livepatch: disable the patch, wait for the unpatching transition
 # and for the patch to be freed, then rmmod.
 unload_livepatch() {
-	echo 0 >"$LIVEPATCH_SYSFS/enabled" || return 1
-	wait_until 60 livepatch_gone ||
-		{ echo "livepatch: unpatching did not complete" >&2; return 1; }
-	rmmod fidedupe_livepatch
+	(disable_lp fidedupe_livepatch && unload_lp fidedupe_livepatch)
 }

@@ -27,8 +27,8 @@ FIXTURE(dedupe) {
 	bool mainline_rules;	/* the call runs mainline's C */
 };
 
-/* The fixture's data under a plain struct name, for helper functions. */
-#define dedupe_fixture _test_data_dedupe
+/* The fixture's data, as helper functions take it. */
+#define dedupe_fixture FIXTURE_DATA(dedupe)
 
 FIXTURE_VARIANT(dedupe) {
 	const char *fs;
@@ -42,6 +42,10 @@ FIXTURE_VARIANT_ADD(dedupe, xfs_module) { .fs = "xfs", .path = PATH_MODULE };
 
 FIXTURE_SETUP(dedupe)
 {
+	char why[640];
+
+	if (!have_prerequisites(variant->fs, why, sizeof(why)))
+		SKIP(return, "%s", why);
 	snprintf(self->dir, sizeof(self->dir), "%s/%s/t.XXXXXX",
 		 fidedupe_mnt_root(), variant->fs);
 	ASSERT_NE(NULL, mkdtemp(self->dir)) TH_LOG("mkdtemp %s: %m", self->dir);
@@ -70,7 +74,7 @@ FIXTURE_TEARDOWN(dedupe)
 }
 
 /* Opens "<dir>/<name>" made with @len bytes of pattern @seed. */
-static inline int fixture_file(struct dedupe_fixture *self, const char *name,
+static inline int fixture_file(dedupe_fixture *self, const char *name,
 			       size_t len, uint64_t seed)
 {
 	char p[PATH_MAX];
@@ -80,7 +84,7 @@ static inline int fixture_file(struct dedupe_fixture *self, const char *name,
 }
 
 /* Opens the existing "<dir>/<name>" with @flags; fd or -errno. */
-static inline int fixture_open(struct dedupe_fixture *self, const char *name, int flags)
+static inline int fixture_open(dedupe_fixture *self, const char *name, int flags)
 {
 	char p[PATH_MAX];
 	int fd;
@@ -94,7 +98,7 @@ static inline int fixture_open(struct dedupe_fixture *self, const char *name, in
  * One call with one destination through the fixture's path: returns the
  * call's 0 or -errno and that destination's status and bytes_deduped.
  */
-static inline int dedupe_one(struct dedupe_fixture *self, int64_t src, uint64_t src_offset,
+static inline int dedupe_one(dedupe_fixture *self, int64_t src, uint64_t src_offset,
 		      uint64_t len, int64_t dst, uint64_t dest_offset,
 		      int32_t *status, uint64_t *bytes)
 {

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <linux/fiemap.h>
 #include <linux/fs.h>
 
@@ -35,6 +36,16 @@ static inline const char *fidedupe_mnt_root(void)
 	const char *root = getenv("FIDEDUPE_MNT");
 
 	return root ? root : "/tmp/fidedupe";
+}
+
+/* Whether @path is the root of a mount: its parent is on another device. */
+static inline bool is_mount_point(const char *path)
+{
+	char parent[4096];
+	struct stat here, up;
+
+	snprintf(parent, sizeof(parent), "%s/..", path);
+	return !stat(path, &here) && !stat(parent, &up) && here.st_dev != up.st_dev;
 }
 
 /* Reads one counter of /sys/kernel/debug/fidedupe/stats, or -1. */
@@ -88,6 +99,31 @@ static inline bool livepatch_expected(void)
 static inline bool livepatch_complete(void)
 {
 	return livepatch_attr("enabled") == 1 && livepatch_attr("transition") == 0;
+}
+
+/*
+ * What a test on @fs needs and a test system may lack, said in @why for
+ * the harness's SKIP: root, the filesystem mounted at FIDEDUPE_MNT/@fs
+ * (run_fidedupe_tests.sh makes it), fidedupe loaded, and the livepatch if
+ * FIDEDUPE_LIVEPATCH=1.  Whether all are there.
+ */
+static inline bool have_prerequisites(const char *fs, char *why, size_t size)
+{
+	char root[512];
+
+	snprintf(root, sizeof(root), "%s/%s", fidedupe_mnt_root(), fs);
+	if (geteuid() != 0)
+		snprintf(why, size, "needs root");
+	else if (!is_mount_point(root))
+		snprintf(why, size, "no %s mounted at %s (run_fidedupe_tests.sh makes it)",
+			 fs, root);
+	else if (access("/dev/fidedupe", F_OK))
+		snprintf(why, size, "no /dev/fidedupe: the fidedupe module is not loaded");
+	else if (livepatch_expected() && access(LIVEPATCH_SYSFS, F_OK))
+		snprintf(why, size, "FIDEDUPE_LIVEPATCH=1 but fidedupe_livepatch is not loaded");
+	else
+		return true;
+	return false;
 }
 
 /* A struct file_dedupe_range with room for @count destinations. */
@@ -235,46 +271,76 @@ static inline uint64_t file_checksum(int fd)
 }
 
 /*
- * Bytes of [@off, @off + @len) of @fd that FIEMAP reports in extents
- * flagged FIEMAP_EXTENT_SHARED, or -errno.
+ * The extents FIEMAP maps in [@off, @off + @len) of @fd, in logical order,
+ * in *@ext (for free()); returns their number or -errno.
  */
-static inline int64_t shared_bytes(int fd, uint64_t off, uint64_t len)
+static inline int file_extents(int fd, uint64_t off, uint64_t len,
+			       struct fiemap_extent **ext)
 {
-	const unsigned int max = 256;
+	const unsigned int batch = 256;
+	struct fiemap_extent *all = NULL, *grown;
 	struct fiemap *fm;
-	uint64_t end = off + len, total = 0;
-	unsigned int i;
+	uint64_t end = off + len;
+	int n = 0, ret = 0;
 
-	fm = calloc(1, sizeof(*fm) + max * sizeof(struct fiemap_extent));
+	fm = calloc(1, sizeof(*fm) + batch * sizeof(*all));
 	if (!fm)
 		return -ENOMEM;
 	while (off < end) {
 		fm->fm_start = off;
 		fm->fm_length = end - off;
 		fm->fm_flags = FIEMAP_FLAG_SYNC;
-		fm->fm_extent_count = max;
+		fm->fm_extent_count = batch;
 		if (ioctl(fd, FS_IOC_FIEMAP, fm)) {
-			free(fm);
-			return -errno;
+			ret = -errno;
+			break;
 		}
 		if (!fm->fm_mapped_extents)
 			break;
-		for (i = 0; i < fm->fm_mapped_extents; i++) {
-			struct fiemap_extent *e = &fm->fm_extents[i];
-			uint64_t s = e->fe_logical > off ? e->fe_logical : off;
-			uint64_t t = e->fe_logical + e->fe_length;
-
-			if (t > end)
-				t = end;
-			if ((e->fe_flags & FIEMAP_EXTENT_SHARED) && t > s)
-				total += t - s;
-			off = e->fe_logical + e->fe_length;
-		}
-		if (fm->fm_extents[fm->fm_mapped_extents - 1].fe_flags &
-		    FIEMAP_EXTENT_LAST)
+		grown = realloc(all, (n + fm->fm_mapped_extents) * sizeof(*all));
+		if (!grown) {
+			ret = -ENOMEM;
 			break;
+		}
+		all = grown;
+		memcpy(all + n, fm->fm_extents, fm->fm_mapped_extents * sizeof(*all));
+		n += fm->fm_mapped_extents;
+		if (all[n - 1].fe_flags & FIEMAP_EXTENT_LAST)
+			break;
+		off = all[n - 1].fe_logical + all[n - 1].fe_length;
 	}
 	free(fm);
+	if (ret) {
+		free(all);
+		return ret;
+	}
+	*ext = all;
+	return n;
+}
+
+/*
+ * Bytes of [@off, @off + @len) of @fd that FIEMAP reports in extents
+ * flagged FIEMAP_EXTENT_SHARED, or -errno.
+ */
+static inline int64_t shared_bytes(int fd, uint64_t off, uint64_t len)
+{
+	struct fiemap_extent *ext = NULL;
+	uint64_t end = off + len, total = 0;
+	int n, i;
+
+	n = file_extents(fd, off, len, &ext);
+	if (n < 0)
+		return n;
+	for (i = 0; i < n; i++) {
+		uint64_t s = ext[i].fe_logical > off ? ext[i].fe_logical : off;
+		uint64_t t = ext[i].fe_logical + ext[i].fe_length;
+
+		if (t > end)
+			t = end;
+		if ((ext[i].fe_flags & FIEMAP_EXTENT_SHARED) && t > s)
+			total += t - s;
+	}
+	free(ext);
 	return total;
 }
 

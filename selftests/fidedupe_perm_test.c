@@ -52,7 +52,7 @@ static int set_caps(uint64_t caps)
 	return syscall(SYS_capset, &header, data);
 }
 
-static int open_as_caller(struct dedupe_fixture *self, const struct caller *who,
+static int open_as_caller(dedupe_fixture *self, const struct caller *who,
 			  const char *name, int flags)
 {
 	int fd;
@@ -68,7 +68,7 @@ static int open_as_caller(struct dedupe_fixture *self, const struct caller *who,
  * @dest_flags (or uses @dest_fd when it is >= 0) and dedupes all of src
  * into dst.  Returns the child's view.
  */
-static struct child_result run_as(struct dedupe_fixture *self, const struct caller *who,
+static struct child_result run_as(dedupe_fixture *self, const struct caller *who,
 				  int dest_flags, int dest_fd)
 {
 	struct child_result *shared, res = { .ret = -ECHILD };
@@ -105,7 +105,7 @@ static struct child_result run_as(struct dedupe_fixture *self, const struct call
 	return res;
 }
 
-static struct child_result run_unprivileged(struct dedupe_fixture *self,
+static struct child_result run_unprivileged(dedupe_fixture *self,
 					    int dest_flags, int dest_fd)
 {
 	return run_as(self, &nobody, dest_flags, dest_fd);
@@ -113,7 +113,7 @@ static struct child_result run_unprivileged(struct dedupe_fixture *self,
 
 /* src and dst of identical content; dst gets @owner and @mode. */
 static void make_pair(struct __test_metadata *_metadata,
-		      struct dedupe_fixture *self, uid_t owner, mode_t mode)
+		      dedupe_fixture *self, uid_t owner, mode_t mode)
 {
 	char p[PATH_MAX];
 
@@ -126,7 +126,7 @@ static void make_pair(struct __test_metadata *_metadata,
 }
 
 /* How much of "<dir>/dst" shares its extents now, or -errno. */
-static int64_t dst_shared(struct dedupe_fixture *self)
+static int64_t dst_shared(dedupe_fixture *self)
 {
 	int dst = fixture_open(self, "dst", O_RDONLY);
 	int64_t shared = dst < 0 ? dst : shared_bytes(dst, 0, LEN);
@@ -343,7 +343,7 @@ TEST_F(dedupe, unprivileged_non_owner_fd_open_for_write)
  */
 
 /* The fixture's directory through the read-only bind mount of its filesystem. */
-static int open_read_only_dir(struct dedupe_fixture *self)
+static int open_read_only_dir(dedupe_fixture *self)
 {
 	char p[PATH_MAX];
 
@@ -388,7 +388,7 @@ TEST_F(dedupe, unprivileged_not_permitted_on_read_only_mount)
 	close(through_ro.dirfd);
 }
 
-static int set_inode_flag(struct dedupe_fixture *self, const char *name, int flag, bool on)
+static int set_inode_flag(dedupe_fixture *self, const char *name, int flag, bool on)
 {
 	int fd = fixture_open(self, name, O_RDONLY), flags, ret = 0;
 
@@ -451,7 +451,7 @@ TEST_F(dedupe, unprivileged_append_only_dest)
  * its open mode and the file's ownership, on both paths.  Returns the fd
  * the parent received, or -errno.
  */
-static int fd_from_private_dir(struct dedupe_fixture *self, int flags)
+static int fd_from_private_dir(dedupe_fixture *self, int flags)
 {
 	char dir[PATH_MAX], p[PATH_MAX + 8];
 	char byte = 0, ctl[CMSG_SPACE(sizeof(int))];
@@ -531,7 +531,7 @@ TEST_F(dedupe, unprivileged_fd_passed_from_private_dir)
 }
 
 /* Opens "<dir>/<name>" through the read-only bind mount of the fixture's fs. */
-static int open_read_only_mount(struct dedupe_fixture *self, const char *name)
+static int open_read_only_mount(dedupe_fixture *self, const char *name)
 {
 	char p[PATH_MAX];
 
@@ -627,7 +627,7 @@ TEST_F(dedupe, immutable_source)
  * Makes "<dir>/swap" an active swapfile of 16 MiB; returns an O_RDONLY fd,
  * or -errno.  btrfs needs it NOCOW before it has data.
  */
-static int make_swapfile(struct dedupe_fixture *self, char *path, size_t size)
+static int make_swapfile(dedupe_fixture *self, char *path, size_t size)
 {
 	char cmd[PATH_MAX + 32];
 	int fd, flags = FS_NOCOW_FL;
@@ -653,7 +653,7 @@ static int make_swapfile(struct dedupe_fixture *self, char *path, size_t size)
  * after the filesystem's own checks: btrfs first refuses to mix a NOCOW
  * (swap) file with a COW one, EINVAL; xfs reaches the ETXTBSY.
  */
-static int native_swapfile_errno(struct dedupe_fixture *self)
+static int native_swapfile_errno(dedupe_fixture *self)
 {
 	return strcmp(self->fs, "btrfs") ? -ETXTBSY : -EINVAL;
 }

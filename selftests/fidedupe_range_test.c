@@ -29,7 +29,7 @@ struct file_pair {
 	uint64_t sum_src, sum_dst;
 };
 
-static struct file_pair identical_files(struct dedupe_fixture *self, size_t len)
+static struct file_pair identical_files(dedupe_fixture *self, size_t len)
 {
 	struct file_pair p = {
 		.src = fixture_file(self, "src", len, 1),

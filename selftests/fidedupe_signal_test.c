@@ -18,7 +18,7 @@
  * all @dst at 0, through the fixture's path, with the records in @r (which
  * may be shared memory the parent reads).
  */
-static pid_t start_call(struct dedupe_fixture *self, int src, int dst, size_t len,
+static pid_t start_call(dedupe_fixture *self, int src, int dst, size_t len,
 			unsigned int count, struct file_dedupe_range *r)
 {
 	pid_t pid = fork();
@@ -301,7 +301,7 @@ TEST_F_TIMEOUT(dedupe, freeze_waits_for_thaw, 300)
 }
 
 struct worker {
-	struct dedupe_fixture *self;
+	dedupe_fixture *self;
 	int src, dst;
 	size_t len;
 	int failures;

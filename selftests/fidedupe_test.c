@@ -92,7 +92,7 @@ static const char *const fd_kind_name[] = {
  * A descriptor of @kind; regular files hold pattern 1 over @len bytes, so a
  * regular file of the fixture's filesystem dedupes with "src".
  */
-static int make_kind(struct dedupe_fixture *self, enum fd_kind kind, size_t len)
+static int make_kind(dedupe_fixture *self, enum fd_kind kind, size_t len)
 {
 	char p[PATH_MAX];
 	int fds[2], fd;
@@ -172,7 +172,7 @@ static const struct {
 
 /* fd_kind_* tests: the source or the destination is a descriptor of @kind. */
 static void check_kind_as_source(struct __test_metadata *_metadata,
-				 struct dedupe_fixture *self, enum fd_kind kind)
+				 dedupe_fixture *self, enum fd_kind kind)
 {
 	const size_t len = 64 * KiB;
 	int dst = fixture_file(self, "dst", len, 1);
@@ -212,7 +212,7 @@ static void check_kind_as_source(struct __test_metadata *_metadata,
  * it is not a regular file: the checks after the call use it, since the
  * destination's own descriptor may be write-only.
  */
-static int kind_reader(struct dedupe_fixture *self, enum fd_kind kind, int dst)
+static int kind_reader(dedupe_fixture *self, enum fd_kind kind, int dst)
 {
 	switch (kind) {
 	case FD_WRITE_ONLY:
@@ -229,7 +229,7 @@ static int kind_reader(struct dedupe_fixture *self, enum fd_kind kind, int dst)
 }
 
 static void check_kind_as_dest(struct __test_metadata *_metadata,
-			       struct dedupe_fixture *self, enum fd_kind kind)
+			       dedupe_fixture *self, enum fd_kind kind)
 {
 	const size_t len = 64 * KiB;
 	int src = fixture_file(self, "src", len, 1);
@@ -616,7 +616,7 @@ TEST_F(dedupe, reserved_fields)
 }
 
 /* @count destinations, all the same file at offset 0; returns the call's result. */
-static int dedupe_many(struct dedupe_fixture *self, int src, int dst, size_t len,
+static int dedupe_many(dedupe_fixture *self, int src, int dst, size_t len,
 		       unsigned int count, struct file_dedupe_range **out)
 {
 	struct file_dedupe_range *r = range_alloc(count);
@@ -630,7 +630,7 @@ static int dedupe_many(struct dedupe_fixture *self, int src, int dst, size_t len
 }
 
 static void check_dest_count(struct __test_metadata *_metadata,
-			     struct dedupe_fixture *self, unsigned int count,
+			     dedupe_fixture *self, unsigned int count,
 			     size_t len)
 {
 	int src = fixture_file(self, "src", 64 * KiB, 1);
