@@ -455,12 +455,15 @@ run_module() {
 dmesg -n 1
 make_all_fs || exit 90
 
-# The clients' baseline: duperemove through mainline's FIDEDUPERANGE (the
-# clients test reads fidedupe's counters, so a fidedupe.ko is loaded).
+# The clients' baselines: what each client did through mainline's
+# FIDEDUPERANGE (the clients test reads fidedupe's counters, so a
+# fidedupe.ko is loaded).
 setup_for "$mdir/control/fidedupe.ko" default || exit 91
 for v in btrfs_native xfs_native; do
-	"$tests/fidedupe_clients_test" -r "clients.$v.duperemove_tree" </dev/null \
-		>"$out/logs/clients-baseline.$v" 2>&1
+	for c in duperemove_tree jdupes_tree rmlint_tree stress_ng_file_ioctl; do
+		"$tests/fidedupe_clients_test" -r "clients.$v.$c" </dev/null \
+			>>"$out/logs/clients-baseline.$v" 2>&1
+	done
 done
 unload_all || exit 92
 clean_filesystems

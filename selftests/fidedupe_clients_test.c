@@ -1,15 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Real, unmodified clients of FIDEDUPERANGE: xfs_io's "dedupe" command and
- * duperemove, on btrfs and xfs.  They call the kernel's own ioctl, so they
- * reach fidedupe only through fidedupe_livepatch.
+ * Real, unmodified clients of FIDEDUPERANGE on btrfs and xfs: xfs_io's
+ * "dedupe" command, duperemove, jdupes -B, rmlint's clone handler and
+ * stress-ng's file-ioctl stressor.  They call the kernel's own ioctl, so
+ * they reach fidedupe only through fidedupe_livepatch.
  *
  * The guest runs this program twice: first without the livepatch
- * (mainline's C), recording what duperemove shared and which errors it
- * reported in FIDEDUPE_CLIENTS_BASELINE.<fs>; then with the livepatch
- * (FIDEDUPE_LIVEPATCH=1), where the same tree must end up sharing the same
- * bytes, with no error the first run did not report, and where xfs_io
- * must show fidedupe's rules.  No file's data may change in either run.
+ * (mainline's C), recording what each client did in
+ * FIDEDUPE_CLIENTS_BASELINE.<fs>.<client> (its exit status, the bytes
+ * every file of its tree shares, the problem lines it printed); then with
+ * the livepatch (FIDEDUPE_LIVEPATCH=1), where each client must do exactly
+ * that again, and where xfs_io must show fidedupe's rules.  No file's data
+ * may change in either run.
  */
 #define _GNU_SOURCE
 #include <limits.h>
@@ -24,6 +26,12 @@ FIXTURE(clients) {
 	bool livepatch;		/* FIDEDUPERANGE goes through fidedupe */
 };
 
+/*
+ * The fixture's data, as helper functions take it: FIXTURE_DATA(clients)
+ * under a name that checkpatch reads as a type.
+ */
+#define clients_fixture FIXTURE_DATA(clients)
+
 FIXTURE_VARIANT(clients) {
 	const char *fs;
 };
@@ -34,6 +42,10 @@ FIXTURE_VARIANT_ADD(clients, xfs_native) { .fs = "xfs" };
 
 FIXTURE_SETUP(clients)
 {
+	char why[640];
+
+	if (!have_prerequisites(variant->fs, why, sizeof(why)))
+		SKIP(return, "%s", why);
 	snprintf(self->dir, sizeof(self->dir), "%s/%s/c.XXXXXX",
 		 fidedupe_mnt_root(), variant->fs);
 	ASSERT_NE(NULL, mkdtemp(self->dir)) TH_LOG("mkdtemp %s: %m", self->dir);
@@ -75,7 +87,7 @@ static int run(const char *cmd, char *out, size_t size)
 }
 
 /* "<dir>/<name>", made with @len bytes of pattern @seed. */
-static int client_file(struct _test_data_clients *self, const char *name,
+static int client_file(clients_fixture *self, const char *name,
 		       size_t len, uint64_t seed)
 {
 	char p[PATH_MAX];
@@ -84,8 +96,17 @@ static int client_file(struct _test_data_clients *self, const char *name,
 	return make_file(p, len, seed);
 }
 
+/* @program is on the PATH. */
+static bool have_program(const char *program)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "command -v '%s' >/dev/null 2>&1", program);
+	return system(cmd) == 0;
+}
+
 /* xfs_io -c "dedupe <dir>/src 0 0 LEN" <dir>/dst; its output in @out. */
-static void xfs_io_dedupe(struct _test_data_clients *self, size_t len,
+static void xfs_io_dedupe(clients_fixture *self, size_t len,
 			  char *out, size_t size)
 {
 	char cmd[2 * PATH_MAX];
@@ -103,6 +124,9 @@ TEST_F(clients, xfs_io_same)
 	long long before = stat_counter("calls_fideduperange");
 	uint64_t sum = file_checksum(dst);
 	char out[4096], want[64];
+
+	if (!have_program("xfs_io"))
+		SKIP(return, "xfs_io is not installed");
 
 	ASSERT_LE(0, src);
 	ASSERT_LE(0, dst);
@@ -123,6 +147,9 @@ TEST_F(clients, xfs_io_differs)
 	int dst = client_file(self, "dst", len, 1);
 	uint64_t sum;
 	char out[4096];
+
+	if (!have_program("xfs_io"))
+		SKIP(return, "xfs_io is not installed");
 
 	ASSERT_LE(0, src);
 	ASSERT_LE(0, dst);
@@ -148,6 +175,9 @@ TEST_F(clients, xfs_io_partial_block)
 	uint64_t sum = file_checksum(dst);
 	char out[4096];
 
+	if (!have_program("xfs_io"))
+		SKIP(return, "xfs_io is not installed");
+
 	ASSERT_LE(0, src);
 	ASSERT_LE(0, dst);
 	xfs_io_dedupe(self, 4097, out, sizeof(out));
@@ -157,26 +187,382 @@ TEST_F(clients, xfs_io_partial_block)
 	EXPECT_EQ(sum, file_checksum(dst));
 }
 
-/* The tree duperemove works on: duplicates, near-duplicates, unique files. */
-static const struct {
+/* A tree file without a block of other data. */
+#define NO_POKE UINT64_MAX
+
+/* Longer than one request may be: mainline's 1 GiB, max_request_bytes. */
+#define BIG_LEN (1026 * MiB)
+
+/*
+ * The tree the tree clients work on, <dir>/tree: duplicates,
+ * near-duplicates and unique files.  What a client shared is measured
+ * between each file and its twin; @dup says that the two hold the same
+ * bytes, so that a client that dedupes whole duplicate files must share
+ * all of them and nothing else.
+ */
+static const struct tree_file {
 	const char *name;
-	size_t len;
+	uint64_t len;
 	uint64_t seed;
-	size_t poke;	/* if non-zero: 4 KiB of other data at this offset */
+	uint64_t poke;		/* 4 KiB of other data at this offset */
+	const char *twin;
+	bool dup;
+	bool big;		/* made with FICLONERANGE, see make_big_file() */
 } tree[] = {
-	{ "a", 2 * MiB, 1, 0 },
-	{ "b", 2 * MiB, 1, 0 },			/* duplicate of a */
-	{ "sub/c", 2 * MiB, 1, 0 },		/* duplicate in a subdirectory */
-	{ "near", 2 * MiB, 1, 1 * MiB },	/* differs in one 4 KiB block */
-	{ "tail", 2 * MiB + 100, 1, 0 },	/* a's data and a partial block */
-	{ "half", 1 * MiB, 1, 0 },		/* a's first MiB */
-	{ "unique", 2 * MiB, 40, 0 },
-	{ "small", 3000, 1, 0 },		/* shorter than a block */
+	{ "a", 2 * MiB, 1, NO_POKE, "b", .dup = true },
+	{ "b", 2 * MiB, 1, NO_POKE, "a", .dup = true },
+	{ "sub/c", 2 * MiB, 1, NO_POKE, "a", .dup = true },	/* in a subdirectory */
+	{ "first", 2 * MiB, 1, 0, "a" },			/* a's but the first block */
+	{ "near", 2 * MiB, 1, 1 * MiB, "a" },			/* but a middle block */
+	{ "last", 2 * MiB, 1, 2 * MiB - 4 * KiB, "a" },		/* but the last block */
+	{ "tail", 2 * MiB + 100, 1, NO_POKE, "a" },		/* a and a partial block */
+	{ "tail2", 2 * MiB + 100, 1, NO_POKE, "tail", .dup = true },
+	{ "half", 1 * MiB, 1, NO_POKE, "a" },			/* a's first MiB */
+	{ "unique", 2 * MiB, 40, NO_POKE, "a" },
+	{ "small", 3000, 1, NO_POKE, "small2", .dup = true },	/* shorter than a block */
+	{ "small2", 3000, 1, NO_POKE, "small", .dup = true },
+	{ "big", BIG_LEN, 50, NO_POKE, "big2", .dup = true, .big = true },
+	{ "big2", BIG_LEN, 50, NO_POKE, "big", .dup = true, .big = true },
 };
 
 #define TREE_FILES ARRAY_SIZE(tree)
 
-/* A line duperemove printed that reports a problem. */
+/*
+ * Which files of the tree a client gets.  duperemove gets no big file: it
+ * matches 128 KiB blocks, and a big file, one MiB cloned 1026 times, is
+ * to it thousands of copies of eight blocks, a test of another kind.
+ */
+enum tree_kind {
+	NO_TREE,
+	SMALL_TREE,	/* all but the big files */
+	FULL_TREE,
+};
+
+static bool in_tree(enum tree_kind kind, const struct tree_file *t)
+{
+	return kind == FULL_TREE || (kind == SMALL_TREE && !t->big);
+}
+
+/* What a client left behind. */
+struct tree_result {
+	int status;			/* the command's, as system() gives it */
+	uint64_t sum[TREE_FILES];	/* before the client */
+	int64_t shared[TREE_FILES];	/* bytes at another file's disk address */
+	int64_t twin[TREE_FILES];	/* bytes at the twin's disk address */
+};
+
+static void tree_path(clients_fixture *self, const char *name,
+		      char *p, size_t size)
+{
+	snprintf(p, size, "%s/tree/%s", self->dir, name);
+}
+
+static int tree_open(clients_fixture *self, const char *name)
+{
+	char p[PATH_MAX];
+
+	tree_path(self, name, p, sizeof(p));
+	return open(p, O_RDONLY);
+}
+
+#define FNV_OFFSET 0xcbf29ce484222325ULL
+
+/*
+ * FNV-1a over the 64-bit words of @buf: file_checksum()'s check at a speed
+ * that suits 1 GiB files under emulation.
+ */
+static uint64_t fold_words(uint64_t h, const char *buf, size_t n)
+{
+	uint64_t w;
+	size_t i;
+
+	for (i = 0; i + sizeof(w) <= n; i += sizeof(w)) {
+		memcpy(&w, buf + i, sizeof(w));
+		h = (h ^ w) * 0x100000001b3ULL;
+	}
+	if (i < n) {
+		w = 0;
+		memcpy(&w, buf + i, n - i);
+		h = (h ^ w) * 0x100000001b3ULL;
+	}
+	return h;
+}
+
+/* The checksum of @fd's data, read 1 MiB at a time; 0 on failure. */
+static uint64_t data_checksum(int fd)
+{
+	uint64_t h = FNV_OFFSET;
+	char *buf = malloc(1 * MiB);
+	off_t off = 0;
+	ssize_t n;
+
+	if (!buf)
+		return 0;
+	while ((n = pread(fd, buf, 1 * MiB, off)) > 0) {
+		h = fold_words(h, buf, n);
+		off += n;
+	}
+	free(buf);
+	return n < 0 ? 0 : h;
+}
+
+/*
+ * What data_checksum() gives for @len bytes, a multiple of 1 MiB, of the
+ * first MiB of pattern @seed over and over: a big file as make_big_file()
+ * builds it, without reading 1 GiB the filesystem has not cached.
+ */
+static uint64_t repeated_checksum(uint64_t len, uint64_t seed)
+{
+	uint64_t h = FNV_OFFSET, off;
+	char *buf = malloc(1 * MiB);
+
+	if (!buf)
+		return 0;
+	fill_pattern(buf, 1 * MiB, seed);
+	for (off = 0; off < len; off += 1 * MiB)
+		h = fold_words(h, buf, 1 * MiB);
+	free(buf);
+	return h;
+}
+
+/* FIEMAP gives the disk address of @e's data, and it is not in metadata. */
+static bool extent_addressed(const struct fiemap_extent *e)
+{
+	return !(e->fe_flags & (FIEMAP_EXTENT_UNKNOWN | FIEMAP_EXTENT_DATA_INLINE |
+				FIEMAP_EXTENT_ENCODED));
+}
+
+/*
+ * Bytes of [0, @len) that the extents @ea and @eb map to the same disk
+ * address at the same offset: what a dedupe between the two shared,
+ * whichever was the source.
+ */
+static int64_t same_address_bytes(const struct fiemap_extent *ea, int na,
+				  const struct fiemap_extent *eb, int nb, uint64_t len)
+{
+	int64_t total = 0;
+	int i = 0, j = 0;
+
+	while (i < na && j < nb) {
+		const struct fiemap_extent *x = &ea[i], *y = &eb[j];
+		uint64_t xend = x->fe_logical + x->fe_length;
+		uint64_t yend = y->fe_logical + y->fe_length;
+		uint64_t s = x->fe_logical > y->fe_logical ? x->fe_logical : y->fe_logical;
+		uint64_t t = xend < yend ? xend : yend;
+
+		if (t > len)
+			t = len;
+		/* Offset s maps to the same address in both: so does the rest. */
+		if (t > s && extent_addressed(x) && extent_addressed(y) &&
+		    x->fe_physical - x->fe_logical == y->fe_physical - y->fe_logical)
+			total += t - s;
+		if (xend <= yend)
+			i++;
+		else
+			j++;
+	}
+	return total;
+}
+
+/* Disk addresses [start, end). */
+struct disk_range {
+	uint64_t start, end;
+};
+
+static int disk_range_cmp(const void *a, const void *b)
+{
+	const struct disk_range *x = a, *y = b;
+
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/*
+ * Bytes of [0, @len) of the extents @e whose disk address is in one of
+ * @ranges, @count of them, sorted by start.
+ */
+static int64_t bytes_in_ranges(const struct fiemap_extent *e, int n, uint64_t len,
+			       const struct disk_range *ranges, size_t count)
+{
+	int64_t total = 0;
+	size_t k;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		uint64_t start = e[i].fe_physical, end;
+
+		if (!extent_addressed(&e[i]) || e[i].fe_logical >= len)
+			continue;
+		end = start + e[i].fe_length;
+		if (e[i].fe_logical + e[i].fe_length > len)
+			end = start + (len - e[i].fe_logical);
+		for (k = 0; k < count && ranges[k].start < end; k++) {
+			uint64_t s = start > ranges[k].start ? start : ranges[k].start;
+			uint64_t t = end < ranges[k].end ? end : ranges[k].end;
+
+			if (t > s)
+				total += t - s;
+		}
+	}
+	return total;
+}
+
+/* FICLONERANGE of [@src_off, + @len) of @src to @dst_off of @dst; 0 or -errno. */
+static int clone_range(int src, uint64_t src_off, uint64_t len, int dst, uint64_t dst_off)
+{
+	struct file_clone_range r = {
+		.src_fd = src,
+		.src_offset = src_off,
+		.src_length = len,
+		.dest_offset = dst_off,
+	};
+
+	return ioctl(dst, FICLONERANGE, &r) ? -errno : 0;
+}
+
+/*
+ * Makes <dir>/tree/<name> of @len bytes, a multiple of 1 MiB, out of one
+ * MiB of pattern @seed in a seed file of its own outside the tree, cloned
+ * (FICLONERANGE): a file longer than the 1 GiB cap costs 1 MiB of the
+ * 768 MiB filesystem, and two files made this way hold the same bytes
+ * but share no block.  The file doubles by cloning its own first half:
+ * 11 calls rather than 1026, each of which costs much under emulation
+ * with lockdep.  Returns an O_RDWR fd or -errno.
+ */
+static int make_big_file(clients_fixture *self, const char *name,
+			 uint64_t len, uint64_t seed)
+{
+	uint64_t done = 1 * MiB, n;
+	char p[PATH_MAX];
+	int src, fd, ret;
+
+	snprintf(p, sizeof(p), "%s/seed.%s", self->dir, name);
+	src = make_file(p, 1 * MiB, seed);
+	if (src < 0)
+		return src;
+	tree_path(self, name, p, sizeof(p));
+	fd = open(p, O_RDWR | O_CREAT | O_TRUNC, 0644);
+	ret = fd < 0 ? -errno : clone_range(src, 0, 1 * MiB, fd, 0);
+	close(src);
+	for (; !ret && done < len; done += n) {
+		n = len - done < done ? len - done : done;
+		ret = clone_range(fd, 0, n, fd, done);
+	}
+	if (ret && fd >= 0)
+		close(fd);
+	return ret ? ret : fd;
+}
+
+/* Makes the files of @kind in <dir>/tree, their checksums in @res. */
+static void make_tree(struct __test_metadata *_metadata, clients_fixture *self,
+		      enum tree_kind kind, struct tree_result *res)
+{
+	char p[PATH_MAX];
+	unsigned int i;
+
+	tree_path(self, "sub", p, sizeof(p));
+	ASSERT_EQ(0, mkdir(p, 0755));
+	for (i = 0; i < TREE_FILES; i++) {
+		const struct tree_file *t = &tree[i];
+		int fd;
+
+		if (!in_tree(kind, t))
+			continue;
+		tree_path(self, t->name, p, sizeof(p));
+		fd = t->big ? make_big_file(self, t->name, t->len, t->seed) :
+			      make_file(p, t->len, t->seed);
+		ASSERT_LE(0, fd) TH_LOG("%s: %s", t->name, strerror(-fd));
+		if (t->poke != NO_POKE)
+			ASSERT_EQ(0, write_pattern(fd, t->poke, 4 * KiB, 99));
+		ASSERT_EQ(0, fsync(fd));
+		res->sum[i] = t->big ? repeated_checksum(t->len, t->seed) : data_checksum(fd);
+		close(fd);
+	}
+}
+
+/*
+ * Per file of the tree, in @res: the bytes whose disk address another file
+ * of the tree uses too, at any offset, and the bytes at its twin's address
+ * at the same offset.  The first is what the client shared, block by
+ * block, whichever files it made the sources; FIEMAP_EXTENT_SHARED is no
+ * such measure, since btrfs sets it on the whole of an extent of which any
+ * part is shared, so that it depends on the source duperemove happened to
+ * pick, and a big file is always shared with its seed file.
+ */
+static void tree_sharing(struct __test_metadata *_metadata, clients_fixture *self,
+			 enum tree_kind kind, struct tree_result *res)
+{
+	struct fiemap_extent *ext[TREE_FILES] = { NULL };
+	int n[TREE_FILES] = { 0 };
+	struct disk_range *ranges;
+	unsigned int i, j, twin;
+	size_t count, all = 0;
+	int k;
+
+	for (i = 0; i < TREE_FILES; i++) {
+		int fd;
+
+		if (!in_tree(kind, &tree[i]))
+			continue;
+		fd = tree_open(self, tree[i].name);
+		ASSERT_LE(0, fd) TH_LOG("%s: %m", tree[i].name);
+		n[i] = file_extents(fd, 0, tree[i].len, &ext[i]);
+		close(fd);
+		ASSERT_LE(0, n[i]) TH_LOG("FIEMAP of %s: %s", tree[i].name, strerror(-n[i]));
+		all += n[i];
+	}
+	ranges = calloc(all + 1, sizeof(*ranges));
+	ASSERT_NE(NULL, ranges);
+	for (i = 0; i < TREE_FILES; i++) {
+		if (!in_tree(kind, &tree[i]))
+			continue;
+		/* The disk ranges of every other file, sorted and merged. */
+		count = 0;
+		for (j = 0; j < TREE_FILES; j++)
+			for (k = 0; j != i && k < n[j]; k++)
+				if (extent_addressed(&ext[j][k]))
+					ranges[count++] = (struct disk_range){
+						ext[j][k].fe_physical,
+						ext[j][k].fe_physical + ext[j][k].fe_length };
+		qsort(ranges, count, sizeof(*ranges), disk_range_cmp);
+		for (j = 0, k = 0; j < count; j++) {
+			if (k && ranges[j].start <= ranges[k - 1].end) {
+				if (ranges[j].end > ranges[k - 1].end)
+					ranges[k - 1].end = ranges[j].end;
+			} else {
+				ranges[k++] = ranges[j];
+			}
+		}
+		res->shared[i] = bytes_in_ranges(ext[i], n[i], tree[i].len, ranges, k);
+		for (twin = 0; strcmp(tree[twin].name, tree[i].twin); twin++)
+			;
+		res->twin[i] = same_address_bytes(ext[i], n[i], ext[twin], n[twin],
+						  tree[i].len);
+	}
+	free(ranges);
+	for (i = 0; i < TREE_FILES; i++)
+		free(ext[i]);
+}
+
+/* No file's data changed. */
+static void tree_unchanged(struct __test_metadata *_metadata, clients_fixture *self,
+			   enum tree_kind kind, const struct tree_result *res)
+{
+	unsigned int i;
+
+	for (i = 0; i < TREE_FILES; i++) {
+		const struct tree_file *t = &tree[i];
+		int fd;
+
+		if (!in_tree(kind, t))
+			continue;
+		fd = tree_open(self, t->name);
+		ASSERT_LE(0, fd) TH_LOG("%s: %m", t->name);
+		EXPECT_EQ(res->sum[i], data_checksum(fd)) TH_LOG("%s changed", t->name);
+		close(fd);
+	}
+}
+
+/* A line a client printed that reports a problem. */
 static bool is_error_line(const char *line)
 {
 	return strcasestr(line, "error") || strcasestr(line, "fail") ||
@@ -184,52 +570,63 @@ static bool is_error_line(const char *line)
 }
 
 /*
- * Writes duperemove's problem lines of @out to @f, one "error <line>" each,
- * with the tree's directory (different in every run) replaced by "<tree>".
+ * Writes the problem lines of @out to @f, one "error <line>" each, with
+ * what differs between two runs of the same client replaced: the
+ * fixture's directory by "<dir>", a process id in brackets by "[pid]".
  */
-static void write_error_lines(FILE *f, char *out, const char *dir)
+static void write_error_lines(FILE *f, const char *out, const char *dir)
 {
-	size_t dlen = strlen(dir);
-	char *line, *save, *at;
+	size_t dlen = strlen(dir), n;
+	char *copy = strdup(out), *line, *save;
 
-	for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+	if (!copy) {
+		fputs("error <out of memory>\n", f);
+		return;
+	}
+	for (line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		if (!is_error_line(line))
 			continue;
 		fputs("error ", f);
-		while ((at = strstr(line, dir))) {
-			fwrite(line, 1, at - line, f);
-			fputs("<tree>", f);
-			line = at + dlen;
+		while (*line) {
+			n = *line == '[' ? strspn(line + 1, "0123456789") : 0;
+			if (!strncmp(line, dir, dlen)) {
+				fputs("<dir>", f);
+				line += dlen;
+			} else if (n && line[n + 1] == ']') {
+				fputs("[pid]", f);
+				line += n + 2;
+			} else {
+				fputc(*line++, f);
+			}
 		}
-		fprintf(f, "%s\n", line);
+		fputc('\n', f);
 	}
+	free(copy);
 }
 
-/* The "error ..." lines of @path that are not in @baseline; -1 on failure. */
-static int new_error_lines(struct __test_metadata *_metadata, const char *path,
-			   const char *baseline)
+/* The lines of @path that are not in @other, each logged; -1 on failure. */
+static int lines_not_in(struct __test_metadata *_metadata, const char *path,
+			const char *other, const char *what)
 {
 	char line[1024], old[1024];
 	int count = 0;
-	FILE *f = fopen(path, "r"), *b;
+	FILE *f = fopen(path, "r"), *o;
 
 	if (!f)
 		return -1;
 	while (fgets(line, sizeof(line), f)) {
 		bool found = false;
 
-		if (strncmp(line, "error ", 6))
-			continue;
-		b = fopen(baseline, "r");
-		if (!b) {
+		o = fopen(other, "r");
+		if (!o) {
 			fclose(f);
 			return -1;
 		}
-		while (!found && fgets(old, sizeof(old), b))
+		while (!found && fgets(old, sizeof(old), o))
 			found = !strcmp(old, line);
-		fclose(b);
+		fclose(o);
 		if (!found) {
-			TH_LOG("new: %s", line);
+			TH_LOG("%s: %.*s", what, (int)strcspn(line, "\n"), line);
 			count++;
 		}
 	}
@@ -237,76 +634,161 @@ static int new_error_lines(struct __test_metadata *_metadata, const char *path,
 	return count;
 }
 
-TEST_F_TIMEOUT(clients, duperemove_tree, 300)
+/*
+ * Writes what @client did: "status N", per file of the tree "shared NAME
+ * SHARED TWIN", then its problem lines.  Without the livepatch this is
+ * the baseline, FIDEDUPE_CLIENTS_BASELINE.<fs>.<client>; with it, the same
+ * name and ".livepatch", and it must hold the baseline's lines, no more
+ * and no fewer: through fidedupe the client must report and share what
+ * it did through mainline.
+ */
+static void check_record(struct __test_metadata *_metadata, clients_fixture *self,
+			 const char *client, enum tree_kind kind,
+			 const struct tree_result *res, const char *out)
 {
-	char path[PATH_MAX], base[PATH_MAX], now[PATH_MAX], cmd[PATH_MAX];
-	static char out[1 << 16];
-	uint64_t sum[TREE_FILES];
-	int64_t shared[TREE_FILES];
-	long long before = stat_counter("calls_fideduperange");
 	const char *baseline = getenv("FIDEDUPE_CLIENTS_BASELINE");
+	char base[PATH_MAX - 16], now[PATH_MAX];
 	unsigned int i;
 	FILE *f;
 
-	ASSERT_NE(NULL, baseline) TH_LOG("FIDEDUPE_CLIENTS_BASELINE is not set");
-	ASSERT_LE(0, before);
-	snprintf(path, sizeof(path), "%s/sub", self->dir);
-	ASSERT_EQ(0, mkdir(path, 0755));
-	for (i = 0; i < TREE_FILES; i++) {
-		int fd = client_file(self, tree[i].name, tree[i].len, tree[i].seed);
-
-		ASSERT_LE(0, fd) TH_LOG("%s", tree[i].name);
-		if (tree[i].poke)
-			ASSERT_EQ(0, write_pattern(fd, tree[i].poke, 4 * KiB, 99));
-		ASSERT_EQ(0, fsync(fd));
-		sum[i] = file_checksum(fd);
-		close(fd);
-	}
-
-	snprintf(cmd, sizeof(cmd), "duperemove -dr '%s'", self->dir);
-	EXPECT_EQ(0, run(cmd, out, sizeof(out))) TH_LOG("duperemove: %s", out);
-
-	for (i = 0; i < TREE_FILES; i++) {
-		int fd;
-
-		snprintf(path, sizeof(path), "%s/%s", self->dir, tree[i].name);
-		fd = open(path, O_RDONLY);
-		ASSERT_LE(0, fd);
-		EXPECT_EQ(sum[i], file_checksum(fd)) TH_LOG("%s changed", tree[i].name);
-		shared[i] = shared_bytes(fd, 0, tree[i].len);
-		close(fd);
-	}
-	/* duperemove shared the duplicates, through the livepatch if loaded. */
-	EXPECT_EQ((int64_t)tree[1].len, shared[1]);
-	EXPECT_EQ(self->livepatch, stat_counter("calls_fideduperange") > before);
-
-	/* This run's sharing and problem lines, in the baseline's format. */
-	snprintf(base, sizeof(base), "%s.%s", baseline, self->fs);
-	snprintf(now, sizeof(now), "%s.%s%s", baseline, self->fs,
-		 self->livepatch ? ".livepatch" : "");
+	/* By default beside the filesystems, for both runs to find. */
+	if (baseline)
+		snprintf(base, sizeof(base), "%s.%s.%s", baseline, self->fs, client);
+	else
+		snprintf(base, sizeof(base), "%s/clients.%s.%s", fidedupe_mnt_root(),
+			 self->fs, client);
+	snprintf(now, sizeof(now), "%s%s", base, self->livepatch ? ".livepatch" : "");
 	f = fopen(now, "w");
 	ASSERT_NE(NULL, f) TH_LOG("%s: %m", now);
+	fprintf(f, "status %d\n", res->status);
 	for (i = 0; i < TREE_FILES; i++)
-		fprintf(f, "shared %s %lld\n", tree[i].name, (long long)shared[i]);
+		if (in_tree(kind, &tree[i]))
+			fprintf(f, "shared %s %lld %lld\n", tree[i].name,
+				(long long)res->shared[i], (long long)res->twin[i]);
 	write_error_lines(f, out, self->dir);
 	fclose(f);
 	if (!self->livepatch)
 		return;
+	ASSERT_EQ(0, access(base, R_OK))
+		TH_LOG("no baseline %s: run without the livepatch first", base);
+	EXPECT_EQ(0, lines_not_in(_metadata, now, base, "not without the livepatch"));
+	EXPECT_EQ(0, lines_not_in(_metadata, base, now, "only without the livepatch"));
+}
 
-	/* With the livepatch: the same sharing, no problem line not seen before. */
-	f = fopen(base, "r");
-	ASSERT_NE(NULL, f) TH_LOG("no baseline %s: run without the livepatch first", base);
-	for (i = 0; i < TREE_FILES; i++) {
-		char name[64];
-		long long was;
+/*
+ * Runs @cmd in <dir>, the program @client over the files of @kind in
+ * <dir>/tree, and checks what every client must do: exit 0, leave every
+ * file's data as it was, reach fidedupe through the livepatch only, and do
+ * through fidedupe what it did through mainline (check_record()).  @res
+ * for the caller's own checks of what the client shared; false if
+ * @client is not installed (a SKIP).
+ */
+static bool run_client(struct __test_metadata *_metadata, clients_fixture *self,
+		       const char *client, const char *cmd, enum tree_kind kind,
+		       struct tree_result *res)
+{
+	static char out[1 << 16];
+	long long before = stat_counter("calls_fideduperange"), calls;
+	double started = now_seconds(), made, ran;
+	char full[PATH_MAX + 512];
+	unsigned int i;
 
-		ASSERT_EQ(2, fscanf(f, "shared %63s %lld\n", name, &was));
-		ASSERT_STREQ(tree[i].name, name);
-		EXPECT_EQ(was, shared[i]) TH_LOG("%s: %lld bytes shared without the livepatch",
-						 name, was);
+	if (!have_program(client))
+		SKIP(return false, "%s is not installed", client);
+	ASSERT_LE(0, before);
+	memset(res, 0, sizeof(*res));
+	snprintf(full, sizeof(full), "%s/tree", self->dir);
+	ASSERT_EQ(0, mkdir(full, 0755));
+	if (kind != NO_TREE) {
+		make_tree(_metadata, self, kind, res);
+		/* What is shared after the client, the client shared. */
+		tree_sharing(_metadata, self, kind, res);
+		for (i = 0; i < TREE_FILES; i++) {
+			ASSERT_EQ(0, res->shared[i])
+				TH_LOG("%s shared before %s ran", tree[i].name, client);
+		}
 	}
-	fclose(f);
-	EXPECT_EQ(0, new_error_lines(_metadata, now, base));
+	snprintf(full, sizeof(full), "cd '%s' && %s", self->dir, cmd);
+	made = now_seconds();
+	res->status = run(full, out, sizeof(out));
+	ran = now_seconds();
+	calls = stat_counter("calls_fideduperange") - before;
+	EXPECT_EQ(0, res->status);
+	if (kind != NO_TREE) {
+		tree_unchanged(_metadata, self, kind, res);
+		tree_sharing(_metadata, self, kind, res);
+	}
+	TH_LOG("%s: status %d, %lld calls through fidedupe; %.0f s, tree %.0f s, checks %.0f s",
+	       client, res->status, calls, ran - made, made - started, now_seconds() - ran);
+	EXPECT_EQ(self->livepatch, calls > 0);
+	check_record(_metadata, self, client, kind, res, out);
+	if (_metadata->exit_code != KSFT_PASS)
+		TH_LOG("%s said:\n%s", client, out);
+	return true;
+}
+
+TEST_F_TIMEOUT(clients, duperemove_tree, 300)
+{
+	struct tree_result res;
+
+	if (!run_client(_metadata, self, "duperemove", "duperemove -dr tree", SMALL_TREE, &res))
+		return;
+	/* It shared the duplicates; the rest is compared with the baseline. */
+	EXPECT_EQ((int64_t)tree[1].len, res.twin[1]);
+}
+
+/*
+ * A client that dedupes whole duplicate files shares every duplicate pair
+ * in full and nothing else, big files included, through mainline as
+ * through fidedupe (which shortens no request of these clients: they ask
+ * for 16 MiB at a time).
+ */
+static void whole_file_client(struct __test_metadata *_metadata, clients_fixture *self,
+			      const char *client, const char *cmd)
+{
+	struct tree_result res;
+	unsigned int i;
+
+	if (!run_client(_metadata, self, client, cmd, FULL_TREE, &res))
+		return;
+	/* Braces: EXPECT_*() TH_LOG() is two statements. */
+	for (i = 0; i < TREE_FILES; i++) {
+		EXPECT_EQ(tree[i].dup ? (int64_t)tree[i].len : 0, res.twin[i])
+			TH_LOG("%s and %s", tree[i].name, tree[i].twin);
+	}
+}
+
+TEST_F_TIMEOUT(clients, jdupes_tree, 600)
+{
+	whole_file_client(_metadata, self, "jdupes", "jdupes -r -B tree");
+}
+
+/*
+ * rmlint finds the duplicates and writes a shell script whose clone
+ * handler runs "rmlint --dedupe ORIGINAL DUPLICATE" for each (-c
+ * sh:handler=clone is 2.9's syntax); -T df: duplicate files only, so that
+ * the script removes nothing else.  -d: the script does not ask.
+ */
+TEST_F_TIMEOUT(clients, rmlint_tree, 600)
+{
+	whole_file_client(_metadata, self, "rmlint",
+			  "rmlint -T df tree -o sh:rmlint.sh -c sh:handler=clone && sh rmlint.sh -d");
+}
+
+/*
+ * stress-ng's file-ioctl stressor, among other ioctls, dedupes the 1 MiB
+ * of its file into a second file in a loop, and asks for 65535
+ * destinations (ENOMEM in fs/ioctl.c, before the VFS); it ignores what the
+ * calls return, so what it shows is that it ran its time and exited 0,
+ * with or without fidedupe under its calls.
+ */
+TEST_F_TIMEOUT(clients, stress_ng_file_ioctl, 180)
+{
+	struct tree_result res;
+
+	run_client(_metadata, self, "stress-ng",
+		   "stress-ng --file-ioctl 1 --timeout 10s --temp-path tree --metrics-brief",
+		   NO_TREE, &res);
 }
 
 TEST_HARNESS_MAIN
