@@ -7,7 +7,11 @@
 # now show fidedupe's rules, and cycle the livepatch under load; then
 # reload the module with small limits and run the cases that depend on them,
 # through /dev/fidedupe and through the livepatch.
-# Each program's TAP goes to OUTDIR/<name>.tap for the host's count.
+# The kselftests run as the kernel runs them: the first pass through the
+# installed run_kselftest.sh (SELFTESTDIR/../kselftest, as LKFT runs it),
+# the livepatch pass through `make -C selftests run_tests` (LINUX_TREE
+# from the environment).  Each program's TAP goes to OUTDIR/<name>.tap
+# for the host's count (run_fidedupe_tests.sh, FIDEDUPE_TAP_DIR).
 # Harness arguments (-v VARIANT, -t TEST) limit the first pass and skip
 # the rest.
 # usage: guest-check.sh OUTDIR KO SELFTESTDIR [HARNESS ARGS...]
@@ -18,9 +22,11 @@ shift 3
 here=$(dirname "$0")
 . "$here/guest-lib.sh"
 lp=$(dirname "$ko")/fidedupe_livepatch.ko
+kselftest=$tests/../kselftest
 fuzzer=$tests/../fuzz/fidedupe-fuzz
 torture=$tests/../torture
-# duperemove's results without the livepatch, compared with those with it.
+# What each client did without the livepatch (clients.<fs>.<client>),
+# compared with what it does with it.
 export FIDEDUPE_CLIENTS_BASELINE=$out/clients
 
 status=0
@@ -28,30 +34,27 @@ dmesg -n 1
 make_all_fs || exit 90
 
 # Parameters that cannot work are refused at load, with a message.
-{
-	echo "TAP version 13"
-	echo "1..2"
-	p=0 f=0 n=0
+(
+	ktap_print_header
+	ktap_set_plan 2
 	for param in max_request_bytes=0 chunk_bytes=0; do
-		n=$((n + 1))
 		if insmod "$ko" "$param" 2>/dev/null; then
 			rmmod fidedupe
-			f=$((f + 1)); echo "not ok $n module-params.refuse_$param"
+			ktap_test_fail "module-params.refuse_$param"
 		elif dmesg | grep -q "fidedupe: .*$param.*neither may be 0"; then
-			p=$((p + 1)); echo "ok $n module-params.refuse_$param"
+			ktap_test_pass "module-params.refuse_$param"
 		else
-			f=$((f + 1)); echo "not ok $n module-params.refuse_$param # no message"
+			ktap_test_fail "module-params.refuse_$param # no message"
 		fi
 	done
-	echo "# Totals: pass:$p fail:$f xfail:0 xpass:0 skip:0 error:0"
-} >"$out/module-params.tap" 2>&1
+	ktap_finished
+) >"$out/module-params.tap" 2>&1
 cat "$out/module-params.tap"
 
 load_module "$ko" || exit 91
-for t in "$tests"/*_test; do
-	"$t" "$@" >"$out/$(basename "$t").tap" 2>&1 || status=1
-	cat "$out/$(basename "$t").tap"
-done
+FIDEDUPE_TAP_DIR=$out KSELFTEST_RUN_FIDEDUPE_TESTS_SH_ARGS="$*" \
+	"$kselftest/run_kselftest.sh" >"$out/kselftest.tap" 2>&1 || status=1
+cat "$out/kselftest.tap"
 
 # The man page's example program, on two equal files and a different one.
 ex=$tests/../tools/man-example
@@ -59,29 +62,29 @@ d=$FIDEDUPE_MNT/btrfs/man-example
 mkdir -p "$d"
 head -c 1048576 /dev/urandom >"$d/a"
 cp "$d/a" "$d/b"
-{
-	echo "TAP version 13"
-	echo "1..2"
+(
+	ktap_print_header
+	ktap_set_plan 2
 	said=$("$ex" "$d/a" "$d/b")
-	echo "# $said"
-	if [ "$said" = "$d/b: same, 1048576 bytes shared" ]; then p=1; f=0; echo "ok 1 man-example.same"
-	else p=0; f=1; echo "not ok 1 man-example.same"; fi
+	ktap_print_msg "$said"
+	[ "$said" = "$d/b: same, 1048576 bytes shared" ]
+	ktap_test_result man-example.same [ $? -eq 0 ]
 	head -c 1048576 /dev/urandom >"$d/c"
-	if ! "$ex" "$d/a" "$d/c" >/dev/null; then p=$((p + 1)); echo "ok 2 man-example.differs"
-	else f=$((f + 1)); echo "not ok 2 man-example.differs"; fi
-	echo "# Totals: pass:$p fail:$f xfail:0 xpass:0 skip:0 error:0"
-} >"$out/man-example.tap" 2>&1
+	! "$ex" "$d/a" "$d/c" >/dev/null
+	ktap_test_result man-example.differs [ $? -eq 0 ]
+	ktap_finished
+) >"$out/man-example.tap" 2>&1
 cat "$out/man-example.tap"
 rm -rf "$d"
 
 if [ $# -eq 0 ]; then
 	# FIDEDUPERANGE itself now runs fidedupe: the native-path cases again.
 	load_livepatch "$lp" || exit 95
-	for t in "$tests"/*_test; do
-		tap=$out/livepatch-$(basename "$t").tap
-		FIDEDUPE_LIVEPATCH=1 "$t" -v btrfs_native -v xfs_native >"$tap" 2>&1 || status=1
-		cat "$tap"
-	done
+	FIDEDUPE_LIVEPATCH=1 FIDEDUPE_TAP_DIR=$out FIDEDUPE_TAP_PREFIX=livepatch- \
+		KSELFTEST_RUN_FIDEDUPE_TESTS_SH_ARGS="-v btrfs_native -v xfs_native" \
+		make -s -C "$here/../selftests" LINUX_TREE="$LINUX_TREE" OUTPUT="$tests" \
+		run_tests >"$out/kselftest-livepatch.tap" 2>&1 || status=1
+	cat "$out/kselftest-livepatch.tap"
 	unload_livepatch || exit 96
 	"$here/guest-livepatch-cycle.sh" "$lp" "$tests/../tools/fidedupe" \
 		>"$out/livepatch-cycle.tap" 2>&1 || status=1
@@ -119,38 +122,29 @@ if [ $# -eq 0 ] && [ -x "$fuzzer" ]; then
 	"$here/guest-fuzz.sh" --no-setup "$fuzz_out" "$ko" "$fuzzer" \
 		"${FIDEDUPE_FUZZ_CASES:-15000}" 0 "${FIDEDUPE_FUZZ_SEED:-1}" \
 		"$here"/../fuzz/regressions/*.json || status=1
-	{
-		echo "TAP version 13"
-		n=0 p=0 f=0
-		for r in "$fuzz_out"/fuzz-*.txt; do
-			n=$((n + 1))
+	(
+		ktap_print_header
+		reports=("$fuzz_out"/fuzz-*.txt)
+		ktap_set_plan $((${#reports[@]} + 2))
+		for r in "${reports[@]}"; do
 			last=$(tail -n 1 "$r")
-			echo "# $(basename "$r" .txt): $last"
-			if grep -q -E '^fuzz: [0-9]+ (cases, 0 undocumented differences, 0 invariant failures|regression cases, 0 failed)$' <<<"$last"; then
-				p=$((p + 1)); echo "ok $n $(basename "$r" .txt)"
-			else
-				f=$((f + 1)); echo "not ok $n $(basename "$r" .txt)"
-			fi
+			ktap_print_msg "$(basename "$r" .txt): $last"
+			grep -q -E '^fuzz: [0-9]+ (cases, 0 undocumented differences, 0 invariant failures|regression cases, 0 failed)$' <<<"$last"
+			ktap_test_result "$(basename "$r" .txt)" [ $? -eq 0 ]
 		done
 		# The issue's floor: 20000 cases per filesystem, all modes.
 		for fs in btrfs xfs; do
-			n=$((n + 1))
 			c=$(cat "$fuzz_out"/fuzz-"$fs"-*.txt 2>/dev/null |
 			    sed -n 's/^fuzz: \([0-9]*\) cases, .*/\1/p' | awk '{ s += $1 } END { print s + 0 }')
-			if [ "$c" -ge 20000 ]; then
-				p=$((p + 1)); echo "ok $n $fs: $c cases"
-			else
-				f=$((f + 1)); echo "not ok $n $fs: $c cases, fewer than 20000"
-			fi
+			ktap_test_result "$fs: $c cases, at least 20000" [ "$c" -ge 20000 ]
 		done
-		echo "1..$n"
-		echo "# Totals: pass:$p fail:$f xfail:0 xpass:0 skip:0 error:0"
-	} >"$out/fuzz-smoke.tap"
+		ktap_finished
+	) >"$out/fuzz-smoke.tap"
 	cat "$out/fuzz-smoke.tap"
 fi
 # The short torture (qemu/guest-torture.sh; make faults and make stress
-# run the long one), if the host asked for it (make check
-# FIDEDUPE_CHECK_TORTURE=1): the fail-nth sweep on xfs, read errors, 10 s
+# run the long one), unless the host left it out (make check
+# FIDEDUPE_CHECK_TORTURE=0): the fail-nth sweep on xfs, read errors, 10 s
 # of stress per filesystem and path, the engines, unload under load; then
 # every filesystem must unmount (no leaked file reference).
 if [ $# -eq 0 ] && [ -e "$out/torture-enabled" ] && [ -x "$torture/fidedupe_faults" ]; then

@@ -8,21 +8,16 @@
 # directory, as nobody, with no other kind of descriptor.  Each must end,
 # fidedupe must have served FIDEDUPERANGE calls during the engines' runs
 # (calls_fideduperange), and the VM's splat scan covers the kernel log.
-# Writes OUTDIR/torture-engines.tap.
+# Writes OUTDIR/torture-engines.tap, in KTAP (kselftest's ktap_helpers.sh).
 # usage: guest-engines.sh OUTDIR SECONDS
 set -u
 out=$1 seconds=$2
 . "$(dirname "$0")/guest-lib.sh"
-tap=$out/torture-engines.tap
-n=0 p=0 f=0
-result() {
-	n=$((n + 1))
-	if [ "$1" -eq 0 ]; then p=$((p + 1)); echo "ok $n $2" >>"$tap"
-	else f=$((f + 1)); echo "not ok $n $2" >>"$tap"; fi
-}
+exec >"$out/torture-engines.tap"
 served() { sed -n 's/^calls_fideduperange //p' /sys/kernel/debug/fidedupe/stats; }
 
-echo "TAP version 13" >"$tap"
+ktap_print_header
+ktap_set_plan 4
 for fs in btrfs xfs; do
 	d=$FIDEDUPE_MNT/$fs/engines
 	rm -rf "$d" && mkdir -p "$d" && chmod 0777 "$d"
@@ -30,9 +25,9 @@ for fs in btrfs xfs; do
 	timeout -s KILL $((seconds + 60)) stress-ng --file-ioctl 2 --temp-path "$d" \
 		--timeout "${seconds}s" --metrics-brief >"$out/stress-ng-$fs.log" 2>&1
 	rc=$?
-	echo "# stress-ng --file-ioctl on $fs: exit $rc, FIDEDUPERANGE calls served by fidedupe: $(($(served) - before))" >>"$tap"
-	grep -E "file-ioctl|successful|unsuccessful" "$out/stress-ng-$fs.log" | sed 's/^/# /' >>"$tap"
-	result "$rc" "engines.stress-ng.$fs"
+	ktap_print_msg "stress-ng --file-ioctl on $fs: exit $rc, FIDEDUPERANGE calls served by fidedupe: $(($(served) - before))"
+	grep -E "file-ioctl|successful|unsuccessful" "$out/stress-ng-$fs.log" | sed 's/^/# /'
+	ktap_status "$rc" "engines.stress-ng.$fs"
 
 	# Victim files: a few duplicates of one another, owned by nobody.
 	mkdir -p "$d/victims"
@@ -46,14 +41,12 @@ for fs in btrfs xfs; do
 		--disable-fds=sockets,pipes,perf,epoll,eventfd,pseudo,timerfd,testfile,memfd,drm \
 		-C 2 -N 200000 >"$out/trinity-$fs.log" 2>&1)
 	rc=$?
-	echo "# trinity (ioctl on victim files, as nobody) on $fs: exit $rc, FIDEDUPERANGE calls served by fidedupe: $(($(served) - before))" >>"$tap"
-	tail -n 3 "$out/trinity-$fs.log" | sed 's/^/# /' >>"$tap"
+	ktap_print_msg "trinity (ioctl on victim files, as nobody) on $fs: exit $rc, FIDEDUPERANGE calls served by fidedupe: $(($(served) - before))"
+	tail -n 3 "$out/trinity-$fs.log" | sed 's/^/# /' 
 	# trinity may write to its victims with other ioctls; only a check that
 	# it ended on SIGINT or by itself (and the kernel log) applies here.
 	[ "$rc" -eq 0 ] || [ "$rc" -eq 124 ]
-	result $? "engines.trinity.$fs"
+	ktap_status $? "engines.trinity.$fs"
 	rm -rf "$d"
 done
-echo "1..$n" >>"$tap"
-echo "# Totals: pass:$p fail:$f xfail:0 xpass:0 skip:0 error:0" >>"$tap"
-[ "$f" -eq 0 ]
+ktap_finished

@@ -6,7 +6,7 @@
 # keep deduping in a loop (xfs_io on btrfs and on xfs through
 # FIDEDUPERANGE, the fidedupe tool through /dev/fidedupe).  Every call in
 # every loop must succeed and no file may change; the VM's splat check
-# covers the kernel log.  Prints TAP with kselftest's "# Totals" line.
+# covers the kernel log.  Prints KTAP (kselftest's ktap_helpers.sh).
 # usage: guest-livepatch-cycle.sh LIVEPATCH_KO FIDEDUPE_TOOL [CYCLES]
 set -u
 lp=$1 tool=$2 cycles=${3:-3}
@@ -14,12 +14,6 @@ lp=$1 tool=$2 cycles=${3:-3}
 
 work=/tmp/fidedupe-cycle
 mkdir -p "$work"
-pass=0 fail=0 n=0
-tap() {
-	n=$((n + 1))
-	if [ "$1" -eq 0 ]; then pass=$((pass + 1)); echo "ok $n $2"
-	else fail=$((fail + 1)); echo "not ok $n $2"; fi
-}
 
 # dedupe_loop NAME DIR LINE N CMD...: runs CMD in DIR until $work/stop
 # exists; counts in $work/NAME.{ok,bad} the calls that did and did not
@@ -36,15 +30,15 @@ dedupe_loop() {
 		ok=$((ok + got))
 		if [ "$got" -ne "$want" ]; then
 			bad=$((bad + want - got))
-			sed "s/^/# $name: /" <<<"$said"
+			while IFS= read -r l; do ktap_print_msg "$name: $l"; done <<<"$said"
 		fi
 	done
 	echo "$ok" >"$work/$name.ok"
 	echo "$bad" >"$work/$name.bad"
 }
 
-echo "TAP version 13"
-echo "1..$((cycles * 2 + 7))"
+ktap_print_header
+ktap_set_plan $((cycles * 2 + 7))
 rm -f "$work/stop"
 for fs in btrfs xfs; do
 	d=$FIDEDUPE_MNT/$fs/cycle
@@ -69,10 +63,10 @@ dedupe_loop fidedupe-tool "$FIDEDUPE_MNT/btrfs/cycle" SAME 1 "$tool" a b &
 for i in $(seq "$cycles"); do
 	sleep 1
 	load_livepatch "$lp"
-	tap $? "livepatch-cycle.load_$i"
+	ktap_status $? "livepatch-cycle.load_$i"
 	sleep 1
 	unload_livepatch
-	tap $? "livepatch-cycle.unload_$i"
+	ktap_status $? "livepatch-cycle.unload_$i"
 done
 sleep 1
 touch "$work/stop"
@@ -81,22 +75,21 @@ wait
 for name in xfs_io-btrfs xfs_io-xfs fidedupe-tool; do
 	ok=$(cat "$work/$name.ok" 2>/dev/null || echo 0)
 	bad=$(cat "$work/$name.bad" 2>/dev/null || echo 1)
-	echo "# $name: $ok calls, $bad failed"
+	ktap_print_msg "$name: $ok calls, $bad failed"
 	[ "$ok" -gt 0 ] && [ "$bad" -eq 0 ]
-	tap $? "livepatch-cycle.loop_$name"
+	ktap_status $? "livepatch-cycle.loop_$name"
 done
 [ "$sums" = "$(md5sum "$FIDEDUPE_MNT"/{btrfs,xfs}/cycle/*)" ]
-tap $? "livepatch-cycle.data_unchanged"
+ktap_status $? "livepatch-cycle.data_unchanged"
 # The patched FIDEDUPERANGE served some of the xfs_io calls.
 now=$(sed -n 's/^calls_fideduperange //p' /sys/kernel/debug/fidedupe/stats)
-echo "# calls_fideduperange moved by $((now - calls))"
+ktap_print_msg "calls_fideduperange moved by $((now - calls))"
 [ "$now" -gt "$calls" ]
-tap $? "livepatch-cycle.patched_calls_served"
+ktap_status $? "livepatch-cycle.patched_calls_served"
 livepatch_gone
-tap $? "livepatch-cycle.patch_gone"
+ktap_status $? "livepatch-cycle.patch_gone"
 # Reloadable after the cycles, and fidedupe.ko is not pinned.
 load_livepatch "$lp" && unload_livepatch
-tap $? "livepatch-cycle.reload_after_load"
+ktap_status $? "livepatch-cycle.reload_after_load"
 rm -rf "$FIDEDUPE_MNT"/{btrfs,xfs}/cycle "$work"
-echo "# Totals: pass:$pass fail:$fail xfail:0 xpass:0 skip:0 error:0"
-[ "$fail" -eq 0 ]
+ktap_finished

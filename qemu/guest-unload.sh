@@ -8,7 +8,7 @@
 #    keeps issuing long FIDEDUPERANGE calls (many chunks each) and a
 #    killer SIGKILLs some of them; every transition completes, every call
 #    that was not killed succeeds, no data changes.
-# Prints TAP.
+# Prints KTAP (kselftest's ktap_helpers.sh).
 # usage: guest-unload.sh KO BINDIR [ROUNDS]
 set -u
 ko=$1 rounds=${3:-5}
@@ -19,14 +19,8 @@ tool=$here/../build/tools/fidedupe
 [ -x "$tool" ] || tool=$(dirname "$ko")/../tools/fidedupe
 work=/tmp/fidedupe-unload
 rm -rf "$work" && mkdir -p "$work"
-n=0 p=0 f=0
-tap() {
-	n=$((n + 1))
-	if [ "$1" -eq 0 ]; then p=$((p + 1)); echo "ok $n $2"
-	else f=$((f + 1)); echo "not ok $n $2"; fi
-}
 
-echo "TAP version 13"
+ktap_print_header
 d=$FIDEDUPE_MNT/btrfs/unload
 mkdir -p "$d"
 head -c $((64 << 20)) /dev/urandom >"$d/a"
@@ -44,17 +38,17 @@ done
 sleep 2
 rmmod fidedupe 2>"$work/rmmod.err"
 refused=$?
-echo "# rmmod while in use: exit $refused, $(cat "$work/rmmod.err")"
+ktap_print_msg "rmmod while in use: exit $refused, $(cat "$work/rmmod.err")"
 [ "$refused" -ne 0 ] && [ -e /dev/fidedupe ]
-tap $? "unload.rmmod_refused_while_in_use"
+ktap_status $? "unload.rmmod_refused_while_in_use"
 touch "$work/stop"
 wait
 [ ! -e "$work/failed" ]
-tap $? "unload.callers_unaffected"
+ktap_status $? "unload.callers_unaffected"
 rmmod fidedupe
-tap $? "unload.rmmod_after_callers"
+ktap_status $? "unload.rmmod_after_callers"
 [ ! -e /sys/module/fidedupe ]
-tap $? "unload.module_gone"
+ktap_status $? "unload.module_gone"
 
 # 2. The livepatch under long FIDEDUPERANGE calls, some of them killed.
 rm -f "$work/stop" "$work/failed"
@@ -82,23 +76,22 @@ for i in $(seq "$rounds"); do
 	echo 0 >"$LIVEPATCH_SYSFS/enabled" && wait_until 120 livepatch_gone &&
 		rmmod fidedupe_livepatch && load_livepatch "$lp" &&
 		ok_rounds=$((ok_rounds + 1))
-	echo "# round $i: disable, unload, reload in $(($(date +%s) - start)) s"
+	ktap_print_msg "round $i: disable, unload, reload in $(($(date +%s) - start)) s"
 done
 touch "$work/stop"
 wait
-echo "# $ok_rounds of $rounds rounds; $(wc -l <"$work/killed" 2>/dev/null || echo 0) callers killed"
+ktap_print_msg "$ok_rounds of $rounds rounds; $(wc -l <"$work/killed" 2>/dev/null || echo 0) callers killed"
 [ "$ok_rounds" -eq "$rounds" ]
-tap $? "unload.livepatch_cycles_under_load"
+ktap_status $? "unload.livepatch_cycles_under_load"
 [ ! -e "$work/failed" ] || sed 's/^/# /' "$work/failed"
 [ ! -e "$work/failed" ]
-tap $? "unload.livepatch_callers_unaffected"
+ktap_status $? "unload.livepatch_callers_unaffected"
 [ "$sums" = "$(md5sum "$d/a" "$d/b")" ]
-tap $? "unload.data_unchanged"
+ktap_status $? "unload.data_unchanged"
 unload_livepatch
-tap $? "unload.livepatch_unloaded"
+ktap_status $? "unload.livepatch_unloaded"
 unload_module
-tap $? "unload.module_unloaded"
+ktap_status $? "unload.module_unloaded"
 rm -rf "$d" "$work"
-echo "1..$n"
-echo "# Totals: pass:$p fail:$f xfail:0 xpass:0 skip:0 error:0"
-[ "$f" -eq 0 ]
+ktap_set_plan $((KTAP_TESTNO - 1))
+ktap_finished
