@@ -36,22 +36,70 @@ here=$(dirname "$0")
 lp=$(dirname "$ko")/fidedupe_livepatch.ko
 status=0
 
-# tap_begin NAME / tap RESULT TEXT / tap_skip TEXT WHY / tap_end: a small
-# TAP writer.
-tap_begin() { tap_file=$out/torture-$1.tap; tap_n=0 tap_p=0 tap_f=0 tap_s=0; echo "TAP version 13" >"$tap_file"; }
+# tap_begin NAME / tap RESULT TEXT / tap_skip TEXT WHY / tap_end: one KTAP
+# file per part (OUTDIR/torture-NAME.tap), written with kselftest's
+# ktap_helpers.sh; the plan comes at the end.
+tap_begin() {
+	tap_file=$out/torture-$1.tap
+	KTAP_TESTNO=1 KTAP_CNT_PASS=0 KTAP_CNT_FAIL=0 KTAP_CNT_XFAIL=0 KTAP_CNT_SKIP=0
+	ktap_print_header >"$tap_file"
+}
 tap_skip() {
-	tap_n=$((tap_n + 1)) tap_s=$((tap_s + 1))
-	echo "ok $tap_n $1 # SKIP $2" >>"$tap_file"
+	ktap_print_msg "$1: $2" >>"$tap_file"
+	ktap_test_skip "$1" >>"$tap_file"
 }
 tap() {
-	tap_n=$((tap_n + 1))
-	if [ "$1" -eq 0 ]; then tap_p=$((tap_p + 1)); echo "ok $tap_n $2" >>"$tap_file"
-	else tap_f=$((tap_f + 1)); echo "not ok $tap_n $2" >>"$tap_file"; status=1; fi
+	ktap_status "$1" "$2" >>"$tap_file"
+	[ "$1" -eq 0 ] || status=1
 }
 tap_end() {
-	echo "1..$tap_n" >>"$tap_file"
-	echo "# Totals: pass:$tap_p fail:$tap_f xfail:0 xpass:0 skip:$tap_s error:0" >>"$tap_file"
+	ktap_set_plan $((KTAP_TESTNO - 1)) >>"$tap_file"
+	ktap_print_totals >>"$tap_file"
 	cat "$tap_file"
+}
+
+# watchdog NAME SECONDS PID: if PID still runs after SECONDS, writes what
+# every task is doing (ps with the wait channel, the kernel stacks of the
+# tasks that are running or blocked) and the kernel log's tail to
+# OUTDIR/watchdog-NAME.txt, where the host can read it while the VM runs,
+# then kills PID.
+watchdog() {
+	local name=$1 secs=$2 pid=$3 t
+	sleep "$secs"
+	kill -0 "$pid" 2>/dev/null || return 0
+	# No ps: reading some /proc files waits for the task's mmap_lock,
+	# which a hung task may hold; each read here gives up after 2 s.
+	{
+		echo "# $name still running after $secs s"
+		cat /proc/loadavg
+		for t in /proc/[0-9]*/task/[0-9]*; do
+			st=$(timeout -s KILL 2 cat "$t/stat" 2>/dev/null | sed 's/^.*) //' | cut -d' ' -f1)
+			case $st in
+			D|R)
+				echo "== $t $(cat "$t/comm" 2>/dev/null) state $st wchan $(timeout -s KILL 2 cat "$t/wchan" 2>/dev/null)"
+				timeout -s KILL 2 cat "$t/stack" 2>/dev/null
+				;;
+			esac
+		done
+		dmesg | tail -n 300
+	} >"$out/watchdog-$name.txt" 2>&1
+	kill -KILL "$pid"
+}
+
+# guarded NAME SECONDS TAP COMMAND...: runs COMMAND (output to TAP) under a
+# watchdog of SECONDS; its exit status.
+guarded() {
+	local name=$1 secs=$2 tap=$3 pid wd rc
+	shift 3
+	"$@" >"$tap" 2>&1 &
+	pid=$!
+	watchdog "$name" "$secs" "$pid" &
+	wd=$!
+	wait "$pid"
+	rc=$?
+	kill "$wd" 2>/dev/null
+	wait "$wd" 2>/dev/null
+	return "$rc"
 }
 
 if [ $setup -eq 1 ]; then
@@ -161,14 +209,17 @@ fi
 
 if [[ " $parts " == *" stress "* ]]; then
 	load_module "$ko" chunk_bytes=65536 || exit 91
+	# A run ends SECONDS / 4 after it starts, once its callers' last calls
+	# (seconds each under TCG) return: 300 s more is a hang.
 	for fs in btrfs xfs; do
-		"$bin/fidedupe_stress" "$fs" "$((seconds / 4))" \
-			>"$out/torture-stress-$fs.tap" 2>&1 || status=1
+		guarded "stress-$fs" $((seconds / 4 + 300)) "$out/torture-stress-$fs.tap" \
+			"$bin/fidedupe_stress" "$fs" "$((seconds / 4))" || status=1
 	done
 	load_livepatch "$lp" || exit 95
 	for fs in btrfs xfs; do
-		"$bin/fidedupe_stress" "$fs" "$((seconds / 4))" \
-			>"$out/torture-stress-$fs-livepatch.tap" 2>&1 || status=1
+		guarded "stress-$fs-livepatch" $((seconds / 4 + 300)) \
+			"$out/torture-stress-$fs-livepatch.tap" \
+			"$bin/fidedupe_stress" "$fs" "$((seconds / 4))" || status=1
 	done
 	"$here/guest-engines.sh" "$out" "$((seconds / 4))" || status=1
 	unload_livepatch || status=96

@@ -6,7 +6,7 @@
  * livepatch is loaded, and /dev/fidedupe) dedupe long multi-chunk ranges
  * of a source into many destinations, while other threads write the same
  * files with pwrite and through mmap, truncate and extend them, punch holes
- * in them and reflink into them (FICLONERANGE), one thread freezes and
+ * in them and reflink into them (FICLONERANGE), a process of its own freezes and
  * thaws the filesystem, and another forks callers and kills them with
  * SIGKILL.  Every writer logs what it writes in a shadow copy of the file,
  * under a lock per file; at the end every byte must equal the shadow: a
@@ -54,7 +54,7 @@ struct path_stats {
 };
 
 static struct path_stats stats[2];
-static atomic_ulong writes, killed, freezes;
+static atomic_ulong writes, killed;
 
 static uint64_t rnd(uint64_t *s)
 {
@@ -179,24 +179,49 @@ static void *writer(void *arg)
 	return NULL;
 }
 
-static void *freezer(void *arg)
+/*
+ * The freezer is a process of its own, not a thread: a thread would share
+ * the callers' mm, and while the filesystem is frozen a fork() of the
+ * killer holds that mm's mmap_lock for writing and waits for the VMA of a
+ * writer's mapping, which a page fault blocked on the freeze holds; the
+ * freezer's next page fault (its stack, copy-on-write since the fork) then
+ * waits for the mmap_lock, and nobody thaws.  The watchdog of
+ * qemu/guest-torture.sh caught exactly that in a 60 s run.
+ */
+struct freezer_shared {
+	atomic_bool stop;
+	atomic_ulong freezes;
+};
+
+static void freezer(struct freezer_shared *shared)
 {
 	char root[PATH_MAX];
 	int fd;
 
 	snprintf(root, sizeof(root), "%s/%s", fidedupe_mnt_root(), fs);
 	fd = open(root, O_RDONLY | O_DIRECTORY);
-	while (fd >= 0 && !atomic_load(&stop)) {
+	while (fd >= 0 && !atomic_load(&shared->stop)) {
 		usleep(700 * 1000);
 		if (!ioctl(fd, FIFREEZE, 0)) {
 			usleep(100 * 1000);
 			ioctl(fd, FITHAW, 0);
-			atomic_fetch_add(&freezes, 1);
+			atomic_fetch_add(&shared->freezes, 1);
 		}
 	}
 	if (fd >= 0)
 		close(fd);
-	return NULL;
+}
+
+/* Starts the freezer process; its pid, or -1. */
+static pid_t start_freezer(struct freezer_shared *shared)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		freezer(shared);
+		_exit(0);
+	}
+	return pid;
 }
 
 static void *killer(void *arg)
@@ -224,6 +249,8 @@ int main(int argc, char **argv)
 	unsigned int seconds, i, changed = 0;
 	pthread_t threads[16];
 	unsigned int n = 0, e, path;
+	struct freezer_shared *freeze;
+	pid_t freezer_pid;
 	double t0, took;
 
 	if (argc < 3) {
@@ -261,6 +288,18 @@ int main(int argc, char **argv)
 		memcpy(h->shadow, src_data, SIZE);
 	}
 
+	/* Before any thread, so that the freezer's mm is its own. */
+	freeze = mmap(NULL, sizeof(*freeze), PROT_READ | PROT_WRITE,
+		      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (freeze == MAP_FAILED) {
+		perror("mmap");
+		return 2;
+	}
+	freezer_pid = start_freezer(freeze);
+	if (freezer_pid < 0) {
+		perror("fork");
+		return 2;
+	}
 	t0 = now_seconds();
 	for (i = 0; i < 2; i++) {
 		pthread_create(&threads[n++], NULL, caller, (void *)(uintptr_t)PATH_NATIVE);
@@ -268,10 +307,11 @@ int main(int argc, char **argv)
 	}
 	for (i = 0; i < 3; i++)
 		pthread_create(&threads[n++], NULL, writer, (void *)(uintptr_t)i);
-	pthread_create(&threads[n++], NULL, freezer, NULL);
 	pthread_create(&threads[n++], NULL, killer, NULL);
 	sleep(seconds);
 	atomic_store(&stop, true);
+	atomic_store(&freeze->stop, true);
+	waitpid(freezer_pid, NULL, 0);
 	for (i = 0; i < n; i++)
 		pthread_join(threads[i], NULL);
 	took = now_seconds() - t0;
@@ -306,7 +346,7 @@ int main(int argc, char **argv)
 
 	printf("TAP version 13\n1..1\n");
 	printf("# stress %s: %.0f s, %lu writes, %lu freezes, %lu callers killed\n", fs, took,
-	       atomic_load(&writes), atomic_load(&freezes), atomic_load(&killed));
+	       atomic_load(&writes), atomic_load(&freeze->freezes), atomic_load(&killed));
 	for (path = 0; path < 2; path++) {
 		struct path_stats *st = &stats[path];
 
