@@ -153,9 +153,11 @@ all_cases() {
 }
 
 # ordered_cases TIMES: all_cases cheapest first by the control's seconds in
-# TIMES, with the tier in front: 0 under 2 s, 1 under 15 s, 2 the rest; the
-# default order within each.  Without the cases the control skipped or
-# failed.  TIMES may be empty (every case in tier 0).
+# TIMES, with the tier in front: 0 under 2 s, 1 under 15 s, 2 the rest, 3
+# the cases TIMES does not know (added since that control ran: last, as
+# their cost is unknown); the default order within each.  Without the
+# cases the control skipped or failed.  TIMES may be empty (every case in
+# tier 0).
 ordered_cases() {
 	all_cases | awk -F'\t' -v times="$1" '
 	BEGIN {
@@ -164,7 +166,7 @@ ordered_cases() {
 		}
 	}
 	{
-		tier = 0
+		tier = times == "" ? 0 : 3
 		if ($1 in res) {
 			if (res[$1] != "pass") next
 			tier = sec[$1] < 2 ? 0 : sec[$1] < 15 ? 1 : 2
