@@ -64,7 +64,7 @@ tap_end() {
 # OUTDIR/watchdog-NAME.txt, where the host can read it while the VM runs,
 # then kills PID.
 watchdog() {
-	local name=$1 secs=$2 pid=$3 t
+	local name=$1 secs=$2 pid=$3 t st
 	sleep "$secs"
 	kill -0 "$pid" 2>/dev/null || return 0
 	# No ps: reading some /proc files waits for the task's mmap_lock,

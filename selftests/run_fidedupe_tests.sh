@@ -9,8 +9,8 @@
 # made.  Each program's own output is printed as KTAP diagnostics and, if
 # FIDEDUPE_TAP_DIR is set, kept in FIDEDUPE_TAP_DIR/<FIDEDUPE_TAP_PREFIX><program>.tap.
 #
-# Needs root, fidedupe loaded (/dev/fidedupe; without it the programs run
-# the native path's cases only) and mkfs.btrfs, mkfs.xfs and mkfs.ext4.
+# Needs root, fidedupe loaded (/dev/fidedupe; without it every case
+# skips, saying so) and mkfs.btrfs, mkfs.xfs and mkfs.ext4.
 
 DIR=$(cd "$(dirname "$0")" && pwd)
 # Installed: ../kselftest and the programs beside this script; run by
@@ -57,7 +57,7 @@ if ! all_fs_mounted; then
 	done
 fi
 [ -e /dev/fidedupe ] ||
-	ktap_print_msg "no /dev/fidedupe (fidedupe not loaded): the module path's cases skip"
+	ktap_print_msg "no /dev/fidedupe (fidedupe not loaded): every case skips"
 
 ktap_set_plan "$(echo $PROGRAMS | wc -w)"
 for prog in $PROGRAMS; do
