@@ -20,6 +20,27 @@ mkdir -p "$CACHE"
 STAMP="$CACHE/deps.stamp"
 log() { printf 'deps: %s\n' "$*" >&2; }
 
+# Run "$@" as a stage named $1 of the set-up: it runs in the background,
+# a line every 30 s says it is still running and for how long, and the
+# last line its time; its exit status is the stage's.
+stage() {
+	local name=$1 start=$SECONDS pid status=0
+	shift
+	log "$name"
+	"$@" &
+	pid=$!
+	while kill -0 "$pid" 2>/dev/null; do
+		for _ in $(seq 30); do
+			kill -0 "$pid" 2>/dev/null || break 2
+			sleep 1
+		done
+		log "$name: still running, $((SECONDS - start)) s"
+	done
+	wait "$pid" || status=$?
+	[ "$status" -eq 0 ] || { log "$name: failed ($status)"; return "$status"; }
+	log "$name: done in $((SECONDS - start)) s"
+}
+
 # ---------------------------------------------------------------- apt -------
 APT_PKGS=(clang-19 lld-19 llvm-19 libclang-19-dev flex bison bc libelf-dev
 	  libssl-dev cpio kmod btrfs-progs xfsprogs duperemove e2fsprogs
@@ -32,8 +53,7 @@ for p in "${APT_PKGS[@]}" "${BPO_PKGS[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
 		missing+=("$p")
 done
-if [ ${#missing[@]} -gt 0 ]; then
-	log "installing ${missing[*]}"
+apt_install() {
 	bpo=/etc/apt/sources.list.d/fidedupe-bookworm-backports.sources
 	if [ ! -e "$bpo" ]; then
 		cat >"$bpo" <<-EOF
@@ -50,6 +70,9 @@ if [ ${#missing[@]} -gt 0 ]; then
 		"${APT_PKGS[@]}" >/dev/null
 	apt-get -qq install -y --no-install-recommends \
 		-t bookworm-backports "${BPO_PKGS[@]}" >/dev/null
+}
+if [ ${#missing[@]} -gt 0 ]; then
+	stage "installing ${missing[*]}" apt_install
 fi
 
 # ------------------------------------------- trixie-backports, side state ---
@@ -71,24 +94,34 @@ fetch_side() {
 		  -o Debug::NoLocking=1
 		  -o APT::Sandbox::User=root)
 	if [ ! -e "$SIDE/lists.stamp" ]; then
-		apt-get -qq "${APT_SIDE[@]}" update >/dev/null
+		stage "reading the trixie-backports package lists" \
+			apt-get -qq "${APT_SIDE[@]}" update >/dev/null
 		touch "$SIDE/lists.stamp"
 	fi
+}
+
+# Download package $1 from the side state into its archives.
+side_download() {
+	cd "$SIDE/archives" && apt-get -qq "${APT_SIDE[@]}" download "$1" >/dev/null
+}
+
+# Unpack the kernel tarball that linux-source .deb $1 carries into $SRC_DIR.
+unpack_linux_source() {
+	rm -rf "$SRC_DIR/unpack" && mkdir -p "$SRC_DIR/unpack"
+	dpkg -x "$1" "$SRC_DIR/unpack"
+	tarball=$(ls "$SRC_DIR"/unpack/usr/src/linux-source-$KVER_SERIES.tar.* | head -n1)
+	tar -C "$SRC_DIR" -xf "$tarball"
+	rm -rf "$SRC_DIR/unpack"
 }
 
 SRC_DIR="$CACHE/src"
 LINUX_TREE=""
 if ! ls -d "$SRC_DIR"/linux-source-$KVER_SERIES/Makefile >/dev/null 2>&1; then
 	fetch_side
-	log "fetching linux-source-$KVER_SERIES"
-	(cd "$SIDE/archives" &&
-	 apt-get -qq "${APT_SIDE[@]}" download "linux-source-$KVER_SERIES" >/dev/null)
+	stage "fetching linux-source-$KVER_SERIES" \
+		side_download "linux-source-$KVER_SERIES"
 	deb=$(ls "$SIDE"/archives/linux-source-${KVER_SERIES}_*.deb | tail -n1)
-	rm -rf "$SRC_DIR/unpack" && mkdir -p "$SRC_DIR/unpack"
-	dpkg -x "$deb" "$SRC_DIR/unpack"
-	tarball=$(ls "$SRC_DIR"/unpack/usr/src/linux-source-$KVER_SERIES.tar.* | head -n1)
-	tar -C "$SRC_DIR" -xf "$tarball"
-	rm -rf "$SRC_DIR/unpack"
+	stage "unpacking $(basename "$deb")" unpack_linux_source "$deb"
 fi
 LINUX_TREE="$SRC_DIR/linux-source-$KVER_SERIES"
 
@@ -104,9 +137,7 @@ if [ ! -d "$RUST_LIB_SRC/core" ]; then
 		log "offered: $(apt-cache "${APT_SIDE[@]}" madison rust-src | awk -F'|' '{print $2}' | tr -d ' ' | tr '\n' ' ')"
 		exit 1
 	fi
-	log "fetching rust-src $want"
-	(cd "$SIDE/archives" &&
-	 apt-get -qq "${APT_SIDE[@]}" download "rust-src=$want" >/dev/null)
+	stage "fetching rust-src $want" side_download "rust-src=$want"
 	rm -rf "$RUST_SRC_ROOT"
 	dpkg -x "$SIDE"/archives/rust-src_"${want//:/%3a}"_all.deb "$RUST_SRC_ROOT"
 fi
@@ -114,12 +145,12 @@ fi
 # ---------------------------------------------------- crates.io, PyPI -------
 export PATH="$HOME/.cargo/bin:$PATH"
 if ! bindgen --version 2>/dev/null | grep -q "$BINDGEN_VERSION"; then
-	log "installing bindgen-cli $BINDGEN_VERSION"
-	cargo install --quiet --locked --version "$BINDGEN_VERSION" bindgen-cli
+	stage "installing bindgen-cli $BINDGEN_VERSION" \
+		cargo install --quiet --locked --version "$BINDGEN_VERSION" bindgen-cli
 fi
 if ! vng --version 2>/dev/null | grep -q "$VNG_VERSION"; then
-	log "installing virtme-ng $VNG_VERSION"
-	python3 -m pip install --quiet --disable-pip-version-check \
+	stage "installing virtme-ng $VNG_VERSION" \
+		python3 -m pip install --quiet --disable-pip-version-check \
 		"virtme-ng==$VNG_VERSION"
 fi
 VNG=$(command -v vng || true)
