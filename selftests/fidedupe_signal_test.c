@@ -180,6 +180,60 @@ TEST_F_TIMEOUT(dedupe, sigkill_leaves_records, 600)
 	munmap(r, size);
 }
 
+/*
+ * 65535 destinations of length 0 through /dev/fidedupe: each passes every
+ * check and reaches no chunk, so only the check before each destination
+ * can see a fatal signal.  Killed at a quarter of the call's time, the
+ * caller leaves every record after the destination in progress untouched.
+ */
+TEST_F_TIMEOUT(dedupe, sigkill_between_destinations_without_chunks, 300)
+{
+	const unsigned int count = 65535;
+	size_t size = sizeof(struct file_dedupe_range) +
+		      count * sizeof(struct file_dedupe_range_info);
+	struct file_dedupe_range *r;
+	int src = fixture_file(self, "src", 64 * KiB, 1);
+	int dst = fixture_file(self, "dst", 64 * KiB, 1);
+	unsigned int i, done = 0, untouched = 0;
+	double t;
+	int wstatus;
+	pid_t pid;
+
+	if (self->path == PATH_NATIVE)
+		SKIP(return, "FIDEDUPERANGE takes 127 destinations at most (one page): too short a walk to kill");
+	ASSERT_LE(0, src);
+	ASSERT_LE(0, dst);
+	r = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, r);
+	t = now_seconds();
+	pid = start_call(self, src, dst, 0, count, r);
+	ASSERT_EQ(pid, waitpid(pid, &wstatus, 0));
+	t = now_seconds() - t;
+	ASSERT_TRUE(WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0);
+
+	pid = start_call(self, src, dst, 0, count, r);
+	ASSERT_LT(0, pid);
+	usleep((useconds_t)(t * 1e6 / 4));
+	ASSERT_EQ(0, kill(pid, SIGKILL));
+	ASSERT_EQ(pid, waitpid(pid, &wstatus, 0));
+	ASSERT_TRUE(WIFSIGNALED(wstatus)) TH_LOG("the call finished before the kill");
+	for (i = 0; i < count; i++) {
+		struct file_dedupe_range_info *info = &r->info[i];
+
+		if (info->status == FILE_DEDUPE_RANGE_SAME && info->bytes_deduped == 0 &&
+		    i == done)
+			done++;
+		else if (info->status == 0x5a5a5a5a &&
+			 info->bytes_deduped == 0xdeadbeefdeadbeefULL)
+			untouched++;
+	}
+	TH_LOG("one call %.3f s; killed at a quarter: %u records done, %u untouched",
+	       t, done, untouched);
+	EXPECT_EQ(count, done + untouched);
+	EXPECT_LT(0, untouched);
+	munmap(r, size);
+}
+
 static atomic_int usr1_handled;
 
 static void on_usr1(int sig)
