@@ -39,7 +39,7 @@ KERNEL_GOAL := kernel
 endif
 TOOLS := $(O)/tools/fidedupe
 
-.PHONY: all deps kernel module install selftests tools lint docs check run bench bench-kernel \
+.PHONY: all deps kernel module install selftests tools lint docs check run bench bench-kernel profile \
 	mutants clean help \
 	fuzzer fuzz fuzz-proof torture-bins faults stress torture torture-proof
 
@@ -154,6 +154,15 @@ bench: bench-kernel $(O)/bench/fidedupe_bench
 		python3 -m pip install --quiet --disable-pip-version-check matplotlib
 	@scripts/bench.sh $(KBENCH) $(O)
 
+# Where a call's time goes: the function_graph tracer on the bench kernel,
+# PROFILE_CALLS calls per path, stage and filesystem, traced PROFILE_DEPTH
+# levels deep from __x64_sys_ioctl (scripts/profile.sh).
+PROFILE_CALLS ?= 2000
+PROFILE_DEPTH ?= 4
+profile: bench-kernel $(O)/bench/fidedupe_bench
+	@$(MAKE) -s -C $(KBENCH) M=$(CURDIR) MO=$(O)/module-bench LLVM=-19 modules
+	@scripts/profile.sh $(KBENCH) $(O) $(PROFILE_CALLS) $(PROFILE_DEPTH)
+
 # Torture (qemu/guest-torture.sh): a fail-nth sweep and read errors
 # (faults), callers against writers and stress engines for DURATION
 # seconds (stress), unload under load; with kmemleak on.
@@ -249,5 +258,6 @@ help:
 	@echo '  make torture    faults and stress'
 	@echo '  make torture-proof  deliberate bugs each torture check must catch'
 	@echo '  make bench      both paths side by side on a non-debug kernel'
+	@echo '  make profile    where the time of a call goes, both paths (function_graph)'
 	@echo
 	@echo '  make clean      remove build/ (the kernel cache stays in $(CACHE))'

@@ -27,6 +27,14 @@
  * a killed call of PATH.
  *
  * usage: fidedupe_bench DIR FS   (DIR on a mounted btrfs or xfs; as root)
+ *        fidedupe_bench DIR FS profile PATH STAGE CALLS
+ *
+ * profile: CALLS calls of STAGE ("4k": the 4 KiB call of the latency row;
+ * "zerolen": the split's last stage) on PATH ("native" or "module"), after
+ * as many unrecorded ones, with the tracer on (/sys/kernel/tracing's
+ * tracing_on, set up by the caller) only around the recorded calls and
+ * only for this process (set_ftrace_pid).  Prints "profile FS PATH STAGE
+ * CALLS bad", bad being the first unexpected result (0 if none).
  */
 #define _GNU_SOURCE
 #include <limits.h>
@@ -551,10 +559,63 @@ static void bench_kill(const char *dir, const char *fs, size_t len,
 	close(dst);
 }
 
+static int write_tracing(const char *name, const char *value)
+{
+	char p[256];
+	int fd, ret;
+
+	snprintf(p, sizeof(p), "/sys/kernel/tracing/%s", name);
+	fd = open(p, O_WRONLY | O_TRUNC);
+	if (fd < 0)
+		return -errno;
+	ret = write(fd, value, strlen(value)) < 0 ? -errno : 0;
+	close(fd);
+	return ret;
+}
+
+static int bench_profile(const char *dir, const char *fs, const char *path_arg,
+			 const char *stage, const char *calls_arg)
+{
+	int path = !strcmp(path_arg, "native") ? PATH_NATIVE :
+		   !strcmp(path_arg, "module") ? PATH_MODULE : -1;
+	size_t len = !strcmp(stage, "4k") ? 4096 :
+		     !strcmp(stage, "zerolen") ? 0 : 1;
+	long calls = strtol(calls_arg, NULL, 10);
+	int src = file_in(dir, "profile-src", 4096 * 16, 7);
+	int dst = file_in(dir, "profile-dst", 4096 * 16, 7);
+	struct file_dedupe_range *r;
+	char pid[32];
+	int bad = 0, ret;
+	long i;
+
+	if (path < 0 || len == 1 || calls <= 0) {
+		fprintf(stderr, "profile: PATH is native or module, STAGE 4k or zerolen, CALLS > 0\n");
+		return 2;
+	}
+	r = range_fill(1, dst, len);
+	snprintf(pid, sizeof(pid), "%d", getpid());
+	ret = write_tracing("set_ftrace_pid", pid);
+	for (i = 0; !ret && i < 2 * calls; i++) {
+		if (i == calls)
+			ret = write_tracing("tracing_on", "1");
+		if (!ret)
+			ret = call_range(path, src, r, FILE_DEDUPE_RANGE_SAME);
+		if (ret && !bad)
+			bad = ret;
+	}
+	write_tracing("tracing_on", "0");
+	printf("profile\t%s\t%s\t%s\t%ld\t%d\n", fs, path_arg, stage, calls, bad);
+	free(r);
+	close(src);
+	close(dst);
+	return bad ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
-	if (argc != 3) {
-		fprintf(stderr, "usage: %s DIR FS\n", argv[0]);
+	if (argc != 3 && !(argc == 7 && !strcmp(argv[3], "profile"))) {
+		fprintf(stderr, "usage: %s DIR FS [profile PATH STAGE CALLS]\n",
+			argv[0]);
 		return 2;
 	}
 	dev = open("/dev/fidedupe", O_RDWR);
@@ -563,6 +624,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc == 7)
+		return bench_profile(argv[1], argv[2], argv[4], argv[5], argv[6]);
 	bench_latency(argv[1], argv[2]);
 	bench_split(argv[1], argv[2]);
 	bench_throughput(argv[1], argv[2], 256 * MiB);
