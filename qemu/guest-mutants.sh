@@ -31,13 +31,13 @@
 # The host writes OUTDIR/names, the mutants to run, one a line, and
 # OUTDIR/settings, sourced here: MUTANTS_CONTROL=0 skips the control;
 # MUTANTS_FUZZ_ARGS are the fuzzer's arguments (default "--smoke --fs
-# btrfs").
+# btrfs"); MUTANTS_FIRST, a regular expression, names cases to run first.
 # usage: guest-mutants.sh OUTDIR BUILDDIR
 set -u
 out=$1 build=$2
 here=$(dirname "$0")
 . "$here/guest-lib.sh"
-MUTANTS_CONTROL=1 MUTANTS_FUZZ_ARGS=
+MUTANTS_CONTROL=1 MUTANTS_FUZZ_ARGS= MUTANTS_FIRST=
 # shellcheck disable=SC1091
 [ ! -f "$out/settings" ] || . "$out/settings"
 mdir=$build/mutants
@@ -157,9 +157,10 @@ all_cases() {
 # the cases TIMES does not know (added since that control ran: last, as
 # their cost is unknown); the default order within each.  Without the
 # cases the control skipped or failed.  TIMES may be empty (every case in
-# tier 0).
+# tier 0).  Cases whose names match the extended regular expression
+# MUTANTS_FIRST run before all others, in their tiers' order.
 ordered_cases() {
-	all_cases | awk -F'\t' -v times="$1" '
+	all_cases | awk -F'\t' -v times="$1" -v first="$MUTANTS_FIRST" '
 	BEGIN {
 		while (times != "" && (getline line < times) > 0) {
 			split(line, a, "\t"); res[a[2]] = a[3]; sec[a[2]] = a[4]
@@ -171,8 +172,8 @@ ordered_cases() {
 			if (res[$1] != "pass") next
 			tier = sec[$1] < 2 ? 0 : sec[$1] < 15 ? 1 : 2
 		}
-		printf "%d\t%05d\t%s\n", tier, NR, $0
-	}' | sort -t"$(printf '\t')" -k1,1n -k2,2n | cut -f1,3-
+		printf "%d\t%d\t%05d\t%s\n", first == "" || $1 !~ first, tier, NR, $0
+	}' | sort -t"$(printf '\t')" -k1,1n -k2,2n -k3,3n | cut -f2,4-
 }
 
 # run_once NAME TEST SETUP PROGRAM FIXTURE VARIANT CASE: runs a case
@@ -261,7 +262,9 @@ unload_all() {
 		loaded_lp=0
 	fi
 	if [ -n "$loaded_ko" ]; then
-		unload_module || return 1
+		# A case that failed may leave a child of its own holding
+		# /dev/fidedupe for a while: wait for it.
+		wait_until 30 unload_module 2>/dev/null || return 1
 		loaded_ko=
 	fi
 }

@@ -16,7 +16,9 @@
 # a test, or if a mutant survives.
 # Environment: MUTANTS_CONTROL=0 skips the control (the cases then run in
 # the order of the last control run); MUTANTS_FUZZ_ARGS replaces the
-# fuzzer's arguments; MUTANTS_TIMEOUT bounds the VM, with the wait for
+# fuzzer's arguments; MUTANTS_FIRST, an extended regular expression of
+# test names (program:case:variant), runs those cases before the others;
+# MUTANTS_TIMEOUT bounds the VM, with the wait for
 # another VM to end (seconds, default 21600); MUTANTS_BUILD_ONLY=1 stops
 # after the builds.
 # usage: mutants.sh KBUILD BUILDDIR [NAME...]
@@ -112,6 +114,7 @@ printf '%s\n' "${names[@]}" >"$out/names"
 {
 	printf 'MUTANTS_CONTROL=%q\n' "${MUTANTS_CONTROL:-1}"
 	printf 'MUTANTS_FUZZ_ARGS=%q\n' "${MUTANTS_FUZZ_ARGS:---smoke --fs btrfs}"
+	printf 'MUTANTS_FIRST=%q\n' "${MUTANTS_FIRST:-}"
 } >"$out/settings"
 timeout "${MUTANTS_TIMEOUT:-21600}" "$here/qemu/vm.sh" "$kbuild" "$out" \
 	"$here/qemu/guest-mutants.sh" "$out" "$build"
