@@ -155,13 +155,11 @@ bench: bench-kernel $(O)/bench/fidedupe_bench
 	@scripts/bench.sh $(KBENCH) $(O)
 
 # Where a call's time goes: the function_graph tracer on the bench kernel,
-# PROFILE_CALLS calls per path, stage and filesystem, traced PROFILE_DEPTH
-# levels deep from __x64_sys_ioctl (scripts/profile.sh).
+# PROFILE_CALLS calls per path, stage and filesystem (scripts/profile.sh).
 PROFILE_CALLS ?= 2000
-PROFILE_DEPTH ?= 4
 profile: bench-kernel $(O)/bench/fidedupe_bench
 	@$(MAKE) -s -C $(KBENCH) M=$(CURDIR) MO=$(O)/module-bench LLVM=-19 modules
-	@scripts/profile.sh $(KBENCH) $(O) $(PROFILE_CALLS) $(PROFILE_DEPTH)
+	@scripts/profile.sh $(KBENCH) $(O) $(PROFILE_CALLS)
 
 # Torture (qemu/guest-torture.sh): a fail-nth sweep and read errors
 # (faults), callers against writers and stress engines for DURATION
