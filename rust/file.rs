@@ -2,16 +2,16 @@
 
 //! A file named by a request, as a small safe type over `struct file`.
 //!
-//! [`OpenFile`] holds a reference taken with `fget()` (or `get_file()` on
-//! the file an ioctl was issued on) for the duration of the call and
+//! [`OpenFile`] holds a file as `fdget()` does (or with `get_file()`, the
+//! file an ioctl was issued on) for the duration of the call and
 //! answers the questions of [`RemapFile`] through the kernel's exported
 //! functions and the one-line C helpers of `glue.c`.
 
 use kernel::{
     bindings,
-    fs::LocalFile,
+    ffi::c_ulong,
     prelude::*,
-    sync::aref::ARef, //
+    types::NotThreadSafe, //
 };
 
 use crate::engine::{
@@ -60,22 +60,56 @@ mod glue {
     }
 }
 
-/// A file resolved from a descriptor of the calling task.
+/// A file resolved from a descriptor of the calling task, held as
+/// `fs/ioctl.c` holds the files of `FIDEDUPERANGE`: with `fdget()`.
+///
+/// While the task's file table is not shared, `fdget()` borrows the file
+/// without touching its reference count: no other task can close the
+/// descriptor, and this one cannot while it runs the call.  With a shared
+/// table it takes a reference of its own and says so with `FDPUT_FPUT`.
+/// [`Drop`] is `fdput()`.  An `OpenFile` never outlives the call that made
+/// it: it is `!Send` and `!Sync`, and nothing stores it.
 ///
 /// # Invariants
 ///
-/// `self.0` holds a reference to a `struct file` that is not an `O_PATH`
-/// file, so `f_inode` and `f_op` are set and stay set while it is held.
-pub(crate) struct OpenFile(ARef<LocalFile>);
+/// `self.fd` is a `struct fd` that is not empty: the address of a
+/// `struct file` that is not an `O_PATH` file, so `f_inode` and `f_op` are
+/// set and stay set while it is held, and `FDPUT_FPUT` if the reference is
+/// counted and ours to drop; it is valid until `self` is dropped, and any
+/// `fdget_pos()` on it that did not take `f_pos_lock` is on this thread.
+pub(crate) struct OpenFile {
+    fd: bindings::fd,
+    _not_thread_safe: NotThreadSafe,
+}
+
+/// The flag of a `struct fd` that holds a counted reference (`fdput()`
+/// drops it).
+const FD_COUNTED: c_ulong = bindings::FDPUT_FPUT as c_ulong;
+/// The flag bits of a `struct fd` (`fd_file()` masks them off).
+const FD_FLAGS: c_ulong = FD_COUNTED | bindings::FDPUT_POS_UNLOCK as c_ulong;
 
 impl OpenFile {
     /// Resolves a user-supplied descriptor number; `EBADF` if it is out of
     /// range, not open, or an `O_PATH` descriptor.
     pub(crate) fn get(fd: i64) -> Result<Self> {
-        let file = LocalFile::fget(fd_number(fd)?)?;
-        // INVARIANT: `fget()` returned a reference of our own, and it
-        // returns no `O_PATH` files (`FMODE_PATH` is in its mask).
-        Ok(Self(file))
+        let number = fd_number(fd)?;
+        // SAFETY: `fdget()` may be called with any number in process
+        // context; it returns an empty `struct fd` for one that is not an
+        // open, non-`O_PATH` descriptor (`FMODE_PATH` is in its mask).
+        let fd = unsafe { bindings::fdget(number) };
+        if fd.word == 0 {
+            return Err(EBADF);
+        }
+        // INVARIANT: not empty and not `O_PATH` (above); borrowed from this
+        // task's unshared table, which only this thread can change and
+        // does not during the call, or counted with `FDPUT_FPUT`; and
+        // `fdget()` itself is not `fdget_pos()`, and a file in this
+        // task's table is either on this thread alone or shared, in which
+        // case every `fdget_pos()` on it took `f_pos_lock`.
+        Ok(Self {
+            fd,
+            _not_thread_safe: NotThreadSafe,
+        })
     }
 
     /// Takes a reference of its own to a file its caller holds.
@@ -88,20 +122,24 @@ impl OpenFile {
     /// of the file an ioctl was issued on, and of any file a caller got
     /// with `fget()` or `get_file()`).
     pub(crate) unsafe fn from_raw(ptr: *mut bindings::file) -> Self {
-        // SAFETY: `ptr` is valid and referenced for the duration of this
-        // call, and any `fdget_pos()` without `f_pos_lock` is on this
-        // thread (the function's contract), which is what
-        // `LocalFile::from_raw_file()` requires; `ARef::from` then takes a
-        // reference of our own with `get_file()`, which keeps the file
-        // valid afterwards.
-        let file = ARef::from(unsafe { LocalFile::from_raw_file(ptr) });
-        // INVARIANT: a reference of our own to a file that is not `O_PATH`
-        // (the function's contract).
-        Self(file)
+        // SAFETY: `ptr` is a valid file that the caller keeps referenced
+        // for the duration of this call (the function's contract), so its
+        // count is not zero and `get_file()` may take one more.
+        let file = unsafe { bindings::get_file(ptr) };
+        // INVARIANT: a counted reference of our own (`CLONED_FD()`) to a
+        // file that is not `O_PATH`, with no `fdget_pos()` off this thread
+        // (the function's contract); a `struct file` is aligned to more
+        // than the flag bits.
+        Self {
+            fd: bindings::fd {
+                word: file as c_ulong | FD_COUNTED,
+            },
+            _not_thread_safe: NotThreadSafe,
+        }
     }
 
     fn as_ptr(&self) -> *mut bindings::file {
-        self.0.as_ptr()
+        (self.fd.word & !FD_FLAGS) as *mut bindings::file
     }
 
     /// Asks the LSMs whether the caller may issue `FIDEDUPERANGE` with
@@ -114,6 +152,17 @@ impl OpenFile {
         // hook may be called on any open file in process context.
         let ret = unsafe { glue::fidedupe_security_fideduperange(self.as_ptr(), arg) };
         kernel::error::to_result(ret)
+    }
+}
+
+impl Drop for OpenFile {
+    fn drop(&mut self) {
+        // `fdput()`: only a counted reference is ours to drop.
+        if self.fd.word & FD_COUNTED != 0 {
+            // SAFETY: `as_ptr()` is a file we hold a counted reference to
+            // (type invariant), dropped here exactly once.
+            unsafe { bindings::fput(self.as_ptr()) }
+        }
     }
 }
 

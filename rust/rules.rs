@@ -417,7 +417,7 @@ impl DestProgress {
     }
 }
 
-/// Converts a user-supplied descriptor number to what `fget()` takes.
+/// Converts a user-supplied descriptor number to what `fdget()` takes.
 ///
 /// Mainline passes the 64-bit `dest_fd` to `fdget()`, which takes an
 /// `unsigned int`, so `dest_fd == (1 << 32) + 3` resolves descriptor 3.
