@@ -10,12 +10,16 @@
  * - remap_verify_area() on the source (for the call and again for each
  *   destination) and on each destination: a fanotify pre-content listener
  *   counts the events and denies chosen ones.
+ * - fsnotify's close event, which the last fput() of a file sends: the
+ *   call drops exactly the references it took, with the file table of one
+ *   thread (fdget() borrows) and of two (fdget() counts).
  */
 #define _GNU_SOURCE
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <sys/fanotify.h>
+#include <sys/inotify.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -367,6 +371,95 @@ TEST_F(dedupe, remap_verify_area_denied)
 	EXPECT_EQ(0, r->info[1].bytes_deduped);
 	EXPECT_EQ(FILE_DEDUPE_RANGE_SAME, r->info[2].status);
 	free(r);
+}
+
+/* The close events queued on inotify group @group, read without waiting. */
+static int close_events(int group)
+{
+	union {
+		struct inotify_event first;	/* aligns the buffer */
+		char buf[4096];
+	} u;
+	struct inotify_event *ev;
+	int count = 0;
+	ssize_t n;
+
+	while ((n = read(group, u.buf, sizeof(u.buf))) > 0)
+		for (ev = &u.first; (char *)ev < u.buf + n;
+		     ev = (void *)((char *)ev + sizeof(*ev) + ev->len))
+			count += !!(ev->mask & IN_CLOSE);
+	return n < 0 && errno != EAGAIN ? -errno : count;
+}
+
+static void *wait_for_eof(void *arg)
+{
+	char c;
+
+	return (void *)(long)read(*(int *)arg, &c, 1);
+}
+
+/*
+ * Calls with a file that is the source, a destination, both, and a
+ * destination named twice, then close(): no close event before it (a
+ * reference the call did not take was dropped: the file would be freed
+ * under the caller's descriptor), one after it (a reference it took was
+ * kept: the file would never be freed).  @threads 2 shares the file table.
+ */
+static void files_released_once(struct __test_metadata *_metadata,
+				dedupe_fixture *self, int threads)
+{
+	struct file_dedupe_range *r = range_alloc(2);
+	int group, src, dst, ends[2], i;
+	char p[PATH_MAX];
+	pthread_t thread;
+
+	ASSERT_EQ(0, make_hook_files(self));
+	group = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	ASSERT_LE(0, group);
+	for (i = 0; i < 2; i++) {
+		snprintf(p, sizeof(p), "%s/%s", self->dir, hook_files[i]);
+		ASSERT_LE(0, inotify_add_watch(group, p, IN_CLOSE));
+	}
+	ASSERT_EQ(0, pipe(ends));
+	if (threads == 2)
+		ASSERT_EQ(0, pthread_create(&thread, NULL, wait_for_eof, &ends[0]));
+	src = fixture_open(self, hook_files[0], O_RDONLY);
+	dst = fixture_open(self, hook_files[1], O_RDONLY);
+	ASSERT_LE(0, src);
+	ASSERT_LE(0, dst);
+
+	/* The files are equal; within one, its blocks differ. */
+	range_set(r, 0, 4096, 2);
+	range_dest(r, 0, dst, 0);
+	range_dest(r, 1, dst, 0);
+	ASSERT_EQ(0, dedupe_via(self->path, self->dev, src, r));
+	EXPECT_EQ(FILE_DEDUPE_RANGE_SAME, r->info[0].status);
+	EXPECT_EQ(FILE_DEDUPE_RANGE_SAME, r->info[1].status);
+	range_set(r, 0, 4096, 1);
+	range_dest(r, 0, src, 8192);
+	ASSERT_EQ(0, dedupe_via(self->path, self->dev, src, r));
+	EXPECT_EQ(FILE_DEDUPE_RANGE_DIFFERS, r->info[0].status);
+	EXPECT_EQ(0, close_events(group)) TH_LOG("a close event before close()");
+
+	close(src);
+	close(dst);
+	EXPECT_EQ(2, close_events(group)) TH_LOG("not one close event per file");
+	close(ends[1]);
+	if (threads == 2)
+		pthread_join(thread, NULL);
+	close(ends[0]);
+	close(group);
+	free(r);
+}
+
+TEST_F(dedupe, files_released_once_one_thread)
+{
+	files_released_once(_metadata, self, 1);
+}
+
+TEST_F(dedupe, files_released_once_two_threads)
+{
+	files_released_once(_metadata, self, 2);
 }
 
 TEST_HARNESS_MAIN
