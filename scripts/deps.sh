@@ -20,23 +20,23 @@ mkdir -p "$CACHE"
 STAMP="$CACHE/deps.stamp"
 log() { printf 'deps: %s\n' "$*" >&2; }
 
+# shellcheck source=scripts/progress.sh
+. "$(dirname "$0")/progress.sh"
+
+# stage_running NAME START: the line of a stage still running.
+stage_running() {
+	log "$1: still running, $((SECONDS - $2)) s"
+}
+
 # Run "$@" as a stage named $1 of the set-up: it runs in the background,
 # a line every 30 s says it is still running and for how long, and the
 # last line its time; its exit status is the stage's.
 stage() {
-	local name=$1 start=$SECONDS pid status=0
+	local name=$1 start=$SECONDS status=0
 	shift
 	log "$name"
 	"$@" &
-	pid=$!
-	while kill -0 "$pid" 2>/dev/null; do
-		for _ in $(seq 30); do
-			kill -0 "$pid" 2>/dev/null || break 2
-			sleep 1
-		done
-		log "$name: still running, $((SECONDS - start)) s"
-	done
-	wait "$pid" || status=$?
+	every_30s $! stage_running "$name" "$start" || status=$?
 	[ "$status" -eq 0 ] || { log "$name: failed ($status)"; return "$status"; }
 	log "$name: done in $((SECONDS - start)) s"
 }

@@ -63,22 +63,22 @@ fi
 # (1883 counted in one): the progress lines say how far a build is.
 OBJECTS=1900
 
+# shellcheck source=scripts/progress.sh
+. "$(dirname "$0")/progress.sh"
+
+# build_progress: objects built so far, of about how many, and seconds.
+build_progress() {
+	local done_objs
+	done_objs=$(find "$B" -name '*.o' | wc -l)
+	log "$((done_objs - before)) objects built, $done_objs of about $OBJECTS in all, $(( $(date +%s) - start )) s"
+}
+
 if [ ! -e "$B/build.stamp" ] || [ -n "$(find "$LINUX_TREE/Makefile" "$B/.config" -newer "$B/build.stamp")" ]; then
 	log "building $kver in $B (first build: about 9 minutes on 2 cores)"
 	start=$(date +%s)
 	before=$(find "$B" -name '*.o' | wc -l)
 	"${MK[@]}" >"$B/build.log" 2>&1 &
-	pid=$!
-	# A line every 30 s: objects built so far, of about how many.
-	while kill -0 "$pid" 2>/dev/null; do
-		for _ in $(seq 30); do
-			kill -0 "$pid" 2>/dev/null || break 2
-			sleep 1
-		done
-		done_objs=$(find "$B" -name '*.o' | wc -l)
-		log "$((done_objs - before)) objects built, $done_objs of about $OBJECTS in all, $(( $(date +%s) - start )) s"
-	done
-	wait "$pid" || { tail -40 "$B/build.log" >&2; exit 1; }
+	every_30s $! build_progress || { tail -40 "$B/build.log" >&2; exit 1; }
 	touch "$B/build.stamp"
 	log "built in $(( $(date +%s) - start ))s"
 fi
