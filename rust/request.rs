@@ -6,10 +6,10 @@
 //! (`FIDEDUPE_IOC_DEDUPE_RANGE`), and the kernel's copy of the records for
 //! `FIDEDUPERANGE` itself when the livepatch routes it here.
 //!
-//! Through `/dev/fidedupe`, destinations are read, processed and written
-//! back one record at a time, so the kernel memory a call uses does not
-//! depend on `dest_count`, and mainline's `PAGE_SIZE` limit on the copy-in
-//! does not apply.  Through `FIDEDUPERANGE`, `fs/ioctl.c` has already
+//! Through `/dev/fidedupe`, records are read a few at a time into a fixed
+//! buffer and each is written back once its destination is done, so the
+//! kernel memory a call uses does not depend on `dest_count`, and
+//! mainline's `PAGE_SIZE` limit on the copy-in does not apply.  Through `FIDEDUPERANGE`, `fs/ioctl.c` has already
 //! copied the array in (and applied that limit) and copies it back out.
 
 use core::mem::size_of;
@@ -129,15 +129,61 @@ trait DestRecords {
     fn write_back(&mut self, info: &RangeInfo) -> Result;
 }
 
-/// The records in user memory, one read and one write per destination.
+/// Records read from user memory with one copy while that many are left.
+const RECORDS_PER_COPY: usize = 8;
+
+/// The records in user memory: read [`RECORDS_PER_COPY`] at a time into a
+/// fixed buffer, so the call's memory does not grow with `dest_count`, and
+/// each written back once its destination is done.
 struct UserRecords {
     reader: UserSliceReader,
     writer: UserSliceWriter,
+    /// Records read and not yet returned: `batch[next..filled]`.
+    batch: [RangeInfo; RECORDS_PER_COPY],
+    next: usize,
+    filled: usize,
+}
+
+impl UserRecords {
+    fn new(reader: UserSliceReader, writer: UserSliceWriter) -> Self {
+        Self {
+            reader,
+            writer,
+            batch: [RangeInfo::default(); RECORDS_PER_COPY],
+            next: 0,
+            filled: 0,
+        }
+    }
+
+    /// Reads ahead: the next [`RECORDS_PER_COPY`] records with one copy if
+    /// that many are left and readable, else the next record alone.  So a
+    /// fault is still reported at the record that faults, once those
+    /// before it are processed and written back, as with one copy per
+    /// record; a failed copy leaves the reader where it was.
+    fn refill(&mut self) -> Result {
+        if self.reader.len() >= size_of::<[RangeInfo; RECORDS_PER_COPY]>() {
+            if let Ok(batch) = self.reader.read() {
+                self.batch = batch;
+                self.next = 0;
+                self.filled = RECORDS_PER_COPY;
+                return Ok(());
+            }
+        }
+        self.batch[0] = self.reader.read()?;
+        self.next = 0;
+        self.filled = 1;
+        Ok(())
+    }
 }
 
 impl DestRecords for UserRecords {
     fn read_next(&mut self) -> Result<RangeInfo> {
-        self.reader.read()
+        if self.next == self.filled {
+            self.refill()?;
+        }
+        let info = *self.batch.get(self.next).ok_or(EFAULT)?;
+        self.next += 1;
+        Ok(info)
     }
 
     fn write_back(&mut self, info: &RangeInfo) -> Result {
@@ -253,7 +299,7 @@ pub(crate) fn dedupe_ioctl(
         usize::from(header.dest_count) * size_of::<RangeInfo>(),
     );
     let (reader, writer) = infos.reader_writer();
-    let mut records = UserRecords { reader, writer };
+    let mut records = UserRecords::new(reader, writer);
     dedupe_records(&src, &header, &mut records, limits, caller, stats)
 }
 

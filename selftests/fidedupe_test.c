@@ -492,6 +492,49 @@ TEST_F(dedupe, efault_partway_on_read)
 }
 
 /*
+ * Twenty records, the eleventh crossing into a PROT_NONE page.
+ * /dev/fidedupe reads records eight at a time (rust/request.rs): the copy
+ * of records 8-15 faults, and it must then read one record at a time so
+ * that records 8 and 9 are still deduped and written back before the
+ * eleventh faults, exactly as when every record is read alone.  Through
+ * FIDEDUPERANGE the copy-in faults before any destination.
+ */
+TEST_F(dedupe, efault_partway_inside_a_read_ahead)
+{
+	enum { RECORDS = 20, FAULTING = 10 };
+	const size_t len = 64 * KiB, page = getpagesize();
+	int src = fixture_file(self, "src", len, 1);
+	int dst = fixture_file(self, "dst", len, 1);
+	struct file_dedupe_range *r;
+	char *map;
+	int i;
+
+	ASSERT_LE(0, src);
+	ASSERT_LE(0, dst);
+	map = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, map);
+	/* Record FAULTING starts 16 bytes before the PROT_NONE page. */
+	r = (void *)(map + page - 16 - FAULTING * sizeof(r->info[0]) - sizeof(*r));
+	range_set(r, 0, len, RECORDS);
+	for (i = 0; i < FAULTING; i++)
+		range_dest(r, i, dst, 0);
+	r->info[FAULTING].dest_fd = dst;
+	r->info[FAULTING].dest_offset = 0;
+	ASSERT_EQ(0, mprotect(map + page, page, PROT_NONE));
+	EXPECT_EQ(-EFAULT, dedupe_via(self->path, self->dev, src, r));
+	for (i = 0; i < FAULTING; i++) {
+		if (self->path == PATH_MODULE) {
+			EXPECT_EQ(FILE_DEDUPE_RANGE_SAME, r->info[i].status) TH_LOG("record %d", i);
+			EXPECT_EQ(len, r->info[i].bytes_deduped) TH_LOG("record %d", i);
+		} else {
+			EXPECT_EQ(0x5a5a5a5a, r->info[i].status) TH_LOG("record %d", i);
+		}
+	}
+	EXPECT_EQ(self->path == PATH_MODULE ? (int64_t)len : 0, shared_bytes(dst, 0, len));
+	munmap(map, 2 * page);
+}
+
+/*
  * The same three records with the second and third on a read-only page.
  * /dev/fidedupe dedupes the first, writes it back, dedupes the second and
  * faults writing it back: the third is neither attempted nor written.
