@@ -4,8 +4,11 @@
 //!
 //! [`OpenFile`] holds a file as `fdget()` does (or with `get_file()`, the
 //! file an ioctl was issued on) for the duration of the call and
-//! answers the questions of [`RemapFile`] through the kernel's exported
-//! functions and the one-line C helpers of `glue.c`.
+//! answers the questions of [`RemapFile`] from the fields of the file and
+//! its inode, as `linux/fs.h`'s inline functions read them, through the
+//! kernel's exported functions, and through the C helpers of `glue.c` for
+//! what Rust cannot reach (`current`'s credentials and signals,
+//! `i_size_read()`'s barrier, the LSM hook).
 
 use kernel::{
     bindings,
@@ -31,8 +34,7 @@ use crate::rules::{
 mod glue {
     use kernel::bindings::{
         file,
-        loff_t,
-        umode_t, //
+        loff_t, //
     };
     use kernel::ffi::{
         c_int,
@@ -46,19 +48,17 @@ mod glue {
     extern "C" {
         pub(super) fn fidedupe_fatal_signal_pending() -> bool;
         pub(super) fn fidedupe_i_size_read(file: *const file) -> loff_t;
-        pub(super) fn fidedupe_i_mode(file: *const file) -> umode_t;
-        pub(super) fn fidedupe_i_blocksize(file: *const file) -> u32;
-        pub(super) fn fidedupe_same_sb(a: *const file, b: *const file) -> bool;
-        pub(super) fn fidedupe_same_inode(a: *const file, b: *const file) -> bool;
-        pub(super) fn fidedupe_fmode_read(file: *const file) -> bool;
-        pub(super) fn fidedupe_fmode_write(file: *const file) -> bool;
-        pub(super) fn fidedupe_is_swapfile(file: *const file) -> bool;
-        pub(super) fn fidedupe_is_immutable(file: *const file) -> bool;
         pub(super) fn fidedupe_caller_owns(file: *const file) -> bool;
         pub(super) fn fidedupe_caller_may_write(file: *const file) -> bool;
         pub(super) fn fidedupe_security_fideduperange(file: *mut file, arg: c_ulong) -> c_int;
     }
 }
+
+/// `FMODE_READ` of `linux/fs.h`, which bindgen cannot evaluate (a
+/// `__force` cast); `glue.c` asserts at build time that it matches.
+const FMODE_READ: bindings::fmode_t = 1 << 0;
+/// `FMODE_WRITE` of `linux/fs.h`, checked like [`FMODE_READ`].
+const FMODE_WRITE: bindings::fmode_t = 1 << 1;
 
 /// A file resolved from a descriptor of the calling task, held as
 /// `fs/ioctl.c` holds the files of `FIDEDUPERANGE`: with `fdget()`.
@@ -142,6 +142,38 @@ impl OpenFile {
         (self.fd.word & !FD_FLAGS) as *mut bindings::file
     }
 
+    /// The file's `f_mode`.
+    fn f_mode(&self) -> bindings::fmode_t {
+        // SAFETY: `as_ptr()` is a valid file (type invariant).  Read once,
+        // as `READ_ONCE()` would: a few of its flags may change while the
+        // file is open, the ones asked about here do not.
+        unsafe { core::ptr::addr_of!((*self.as_ptr()).f_mode).read_volatile() }
+    }
+
+    /// The file's inode, `file_inode()`.
+    fn inode(&self) -> *mut bindings::inode {
+        // SAFETY: `as_ptr()` is a valid file (type invariant), whose
+        // `f_inode` is set at open and never changes.
+        unsafe { (*self.as_ptr()).f_inode }
+    }
+
+    /// The inode's `i_mode`.
+    fn inode_mode(&self) -> bindings::umode_t {
+        // SAFETY: The inode of a file we hold is valid while we hold it
+        // (type invariant).  Read once, as `READ_ONCE()` would: its type
+        // bits never change, `chmod()` may change the others under us.
+        unsafe { core::ptr::addr_of!((*self.inode()).i_mode).read_volatile() }
+    }
+
+    /// The inode's `i_flags` (`S_IMMUTABLE`, `S_SWAPFILE`, ...).
+    fn inode_flags(&self) -> u32 {
+        // SAFETY: The inode of a file we hold is valid while we hold it
+        // (type invariant).  Read once, as `READ_ONCE()` would:
+        // `FS_IOC_SETFLAGS` and `swapon` change it without our locks, as
+        // they race with mainline's plain reads.
+        unsafe { core::ptr::addr_of!((*self.inode()).i_flags).read_volatile() }
+    }
+
     /// Asks the LSMs whether the caller may issue `FIDEDUPERANGE` with
     /// `arg` on this file: the `security_file_ioctl()` call `fs/ioctl.c`
     /// makes before it runs the ioctl.
@@ -168,14 +200,11 @@ impl Drop for OpenFile {
 
 impl FileFacts for OpenFile {
     fn is_readable(&self) -> bool {
-        // SAFETY: `as_ptr()` is a valid file by the type invariant.
-        unsafe { glue::fidedupe_fmode_read(self.as_ptr()) }
+        self.f_mode() & FMODE_READ != 0
     }
 
     fn kind(&self) -> FileKind {
-        // SAFETY: `as_ptr()` is a valid file with an inode (type invariant).
-        let mode = u32::from(unsafe { glue::fidedupe_i_mode(self.as_ptr()) });
-        match mode & bindings::S_IFMT {
+        match u32::from(self.inode_mode()) & bindings::S_IFMT {
             bindings::S_IFREG => FileKind::Regular,
             bindings::S_IFDIR => FileKind::Directory,
             _ => FileKind::Other,
@@ -190,13 +219,12 @@ impl FileFacts for OpenFile {
     }
 
     fn is_swapfile(&self) -> bool {
-        // SAFETY: `as_ptr()` is a valid file with an inode (type invariant).
-        unsafe { glue::fidedupe_is_swapfile(self.as_ptr()) }
+        // `IS_SWAPFILE()`: always false without swap support.
+        cfg!(CONFIG_SWAP) && self.inode_flags() & bindings::S_SWAPFILE != 0
     }
 
     fn is_immutable(&self) -> bool {
-        // SAFETY: `as_ptr()` is a valid file with an inode (type invariant).
-        unsafe { glue::fidedupe_is_immutable(self.as_ptr()) }
+        self.inode_flags() & bindings::S_IMMUTABLE != 0
     }
 }
 
@@ -208,8 +236,7 @@ impl DedupePermission for OpenFile {
     }
 
     fn is_open_for_write(&self) -> bool {
-        // SAFETY: `as_ptr()` is a valid file by the type invariant.
-        unsafe { glue::fidedupe_fmode_write(self.as_ptr()) }
+        self.f_mode() & FMODE_WRITE != 0
     }
 
     fn caller_owns(&self) -> bool {
@@ -249,18 +276,21 @@ impl RemapFile for OpenFile {
     }
 
     fn block_size(&self) -> u64 {
-        // SAFETY: `as_ptr()` is a valid file with an inode (type invariant).
-        u64::from(unsafe { glue::fidedupe_i_blocksize(self.as_ptr()) })
+        // `i_blocksize()`.
+        // SAFETY: The inode of a file we hold is valid (type invariant);
+        // a regular file's `i_blkbits` is set when the inode is made.
+        let bits = unsafe { (*self.inode()).i_blkbits };
+        1u64.checked_shl(u32::from(bits)).unwrap_or(0)
     }
 
     fn same_fs(&self, other: &Self) -> bool {
-        // SAFETY: Both are valid files with inodes (type invariant).
-        unsafe { glue::fidedupe_same_sb(self.as_ptr(), other.as_ptr()) }
+        // SAFETY: The inodes of files we hold are valid (type invariant),
+        // and an inode's `i_sb` never changes.
+        unsafe { (*self.inode()).i_sb == (*other.inode()).i_sb }
     }
 
     fn same_inode(&self, other: &Self) -> bool {
-        // SAFETY: Both are valid files with inodes (type invariant).
-        unsafe { glue::fidedupe_same_inode(self.as_ptr(), other.as_ptr()) }
+        self.inode() == other.inode()
     }
 
     fn verify_area(&self, range: FileRange, write: bool) -> Result {

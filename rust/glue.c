@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * fidedupe: C glue for static inline kernel helpers and macros that have
- * no Rust binding.  Each function is a single expression; the rules that
- * use them live in the Rust crate.  Also the export of the crate's
- * vfs_dedupe_file_range() entry point.
+ * no Rust binding and that Rust cannot read itself: current's signals and
+ * credentials, i_size_read()'s barrier, the LSM hook.  Each function is a
+ * single expression; the rules that use them live in the Rust crate.
+ * Also the export of the crate's vfs_dedupe_file_range() entry point, and
+ * build-time checks of constants rust/file.rs copies.
  */
 
 #include <linux/fs.h>
@@ -21,6 +23,10 @@
  */
 EXPORT_SYMBOL_GPL(fidedupe_vfs_dedupe_file_range);
 
+/* rust/file.rs reads f_mode itself, with these values, which bindgen misses. */
+static_assert((__force unsigned int)FMODE_READ == 1 << 0);
+static_assert((__force unsigned int)FMODE_WRITE == 1 << 1);
+
 bool fidedupe_fatal_signal_pending(void)
 {
 	return fatal_signal_pending(current);
@@ -29,46 +35,6 @@ bool fidedupe_fatal_signal_pending(void)
 loff_t fidedupe_i_size_read(const struct file *file)
 {
 	return i_size_read(file_inode(file));
-}
-
-umode_t fidedupe_i_mode(const struct file *file)
-{
-	return file_inode(file)->i_mode;
-}
-
-unsigned int fidedupe_i_blocksize(const struct file *file)
-{
-	return i_blocksize(file_inode(file));
-}
-
-bool fidedupe_same_sb(const struct file *a, const struct file *b)
-{
-	return file_inode(a)->i_sb == file_inode(b)->i_sb;
-}
-
-bool fidedupe_same_inode(const struct file *a, const struct file *b)
-{
-	return file_inode(a) == file_inode(b);
-}
-
-bool fidedupe_fmode_read(const struct file *file)
-{
-	return file->f_mode & FMODE_READ;
-}
-
-bool fidedupe_fmode_write(const struct file *file)
-{
-	return file->f_mode & FMODE_WRITE;
-}
-
-bool fidedupe_is_swapfile(const struct file *file)
-{
-	return IS_SWAPFILE(file_inode(file));
-}
-
-bool fidedupe_is_immutable(const struct file *file)
-{
-	return IS_IMMUTABLE(file_inode(file));
 }
 
 /* As in may_dedupe_file(): the fsuid owns the inode, seen through the idmap. */
