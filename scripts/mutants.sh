@@ -184,32 +184,15 @@ report=$(
 )
 echo "$report" >"$mdir/results.md"
 # The table in the tree is that of the last complete run of every mutant;
-# a run of some mutants replaces their rows in it, says so, and the closing
-# line is counted again over the whole table.
+# any other run replaces the rows of the mutants it killed or saw survive
+# (scripts/mutants-merge.py), says so, and the closing line is counted
+# again over the whole table.
 if [ $# -eq 0 ] && [ "$missing" -eq 0 ]; then
 	echo "$report" >"$patches/results.md"
-elif [ "$missing" -eq 0 ] && [ -s "$patches/results.md" ]; then
-	echo "$table" | python3 -c '
-import re, sys
-path, note = sys.argv[1], sys.argv[2]
-new = {l.split(" | ")[0][2:]: l for l in sys.stdin.read().splitlines()[2:]}
-out, n, k, s = [], 0, 0, 0
-for l in open(path).read().splitlines():
-    m = re.match(r"\| (\d\d-[^ ]+) \|", l)
-    if m:
-        l = new.get(m.group(1), l)
-        n += 1
-        s += "**survived**" in l
-        k += "**survived**" not in l and "| not run |" not in l
-    if l.startswith("mutants: "):
-        out.append(note)
-        out.append("")
-        l = f"mutants: {n}, killed {k}, survived {s}"
-        if k + s < n:
-            l += f", not run {n - k - s}"
-    out.append(l)
-open(path, "w").write("\n".join(out) + "\n")
-' "$patches/results.md" "Rows run again on $(date -u '+%Y-%m-%d') at $commit (seconds: that run's): $*."
+elif [ -s "$patches/results.md" ]; then
+	"$here/scripts/mutants-merge.py" "$patches/results.md" "$results" "$patches" \
+		"Rows run again on $(date -u '+%Y-%m-%d') at $commit (seconds: that run's)" \
+		>/dev/null || true
 fi
 echo "$report"
 
