@@ -168,6 +168,37 @@ TEST_F(dedupe, lsm_file_ioctl_on_the_source)
 	EXPECT_EQ((int64_t)LEN, shared_bytes(dst, 0, LEN));
 }
 
+TEST_F(dedupe, lsm_file_ioctl_not_on_destinations)
+{
+	/*
+	 * The destination is labelled SECRET and the caller may only read
+	 * it.  fs/ioctl.c asks the LSM about the ioctl's own file, the
+	 * source, and nothing else, so the call dedupes on both paths: the
+	 * caller is root, whose CAP_SYS_ADMIN is its dedupe permission on a
+	 * read-only descriptor, and Smack has no file_permission hook to
+	 * refuse remap_verify_area().  An ioctl hook on the destination would
+	 * ask Smack for write access to SECRET and get EACCES.
+	 */
+	char p[PATH_MAX];
+	int dst = fixture_file(self, "dst", LEN, 1);
+	int32_t status = 0;
+	int ret;
+
+	ret = smackfs_ready();
+	if (ret)
+		SKIP(return, "Smack is not active (%s)", strerror(-ret));
+	ASSERT_LE(0, dst);
+	ASSERT_EQ(0, close(fixture_file(self, "src", LEN, 1)));
+	snprintf(p, sizeof(p), "%s/dst", self->dir);
+	ASSERT_EQ(0, setxattr(p, "security.SMACK64", SECRET, strlen(SECRET), 0))
+		TH_LOG("label %s: %m", p);
+	ASSERT_EQ(0, smack_rule("_", "rwx"));
+	ASSERT_EQ(0, smack_rule(SECRET, "r"));
+	EXPECT_EQ(0, dedupe_as_smack_subject(self, &status));
+	EXPECT_EQ(FILE_DEDUPE_RANGE_SAME, status);
+	EXPECT_EQ((int64_t)LEN, shared_bytes(dst, 0, LEN));
+}
+
 /* A fanotify pre-content listener on a few files, answering in a thread. */
 struct listener {
 	int group;
