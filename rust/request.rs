@@ -37,6 +37,7 @@ use crate::engine::{
 use crate::file::OpenFile;
 use crate::rules::{
     DestOutcome,
+    FileRange,
     Limits, //
 };
 use crate::stats::Stats;
@@ -159,11 +160,11 @@ impl UserRecords {
     /// that many are left and readable, else the next record alone.  So a
     /// fault is still reported at the record that faults, once those
     /// before it are processed and written back, as with one copy per
-    /// record; a failed copy leaves the reader where it was.
+    /// record.  A failed copy leaves the reader where it was; what it wrote
+    /// to the buffer is never returned, every record there was.
     fn refill(&mut self) -> Result {
         if self.reader.len() >= size_of::<[RangeInfo; RECORDS_PER_COPY]>() {
-            if let Ok(batch) = self.reader.read() {
-                self.batch = batch;
+            if self.reader.read_slice(self.batch.as_bytes_mut()).is_ok() {
                 self.next = 0;
                 self.filled = RECORDS_PER_COPY;
                 return Ok(());
@@ -215,29 +216,35 @@ impl DestRecords for KernelRecords<'_> {
     }
 }
 
-/// The walk both entry points share: checks the header and the source,
-/// then dedupes each destination and writes its result back.
+/// The checks both entry points make before any record: the header's
+/// reserved fields, then the source and its range.  Returns the range
+/// every destination is checked against and deduped with.
+fn check_request(src: &OpenFile, header: &RangeHeader, limits: Limits) -> Result<FileRange> {
+    header.check_reserved()?;
+    engine::check_source(
+        src,
+        header.src_offset,
+        header.src_length,
+        limits.max_request_bytes,
+    )
+}
+
+/// The walk both entry points share, once [`check_request`] passed:
+/// dedupes each destination and writes its result back.
 ///
-/// A failure of the call itself (malformed arguments, a bad source, a
-/// fault, a fatal signal) is returned; a failure of one destination is
-/// written to its `status` and the others go on.
+/// A failure of the call itself (a fault, a fatal signal) is returned; a
+/// failure of one destination is written to its `status` and the others
+/// go on.
 fn dedupe_records(
     src: &OpenFile,
-    header: &RangeHeader,
+    src_range: FileRange,
+    dest_count: u16,
     records: &mut impl DestRecords,
     limits: Limits,
     caller: &impl Caller,
     stats: &Stats,
 ) -> Result {
-    header.check_reserved()?;
-    let src_range = engine::check_source(
-        src,
-        header.src_offset,
-        header.src_length,
-        limits.max_request_bytes,
-    )?;
-
-    for _ in 0..header.dest_count {
+    for _ in 0..dest_count {
         if caller.fatal_signal_pending() {
             return Err(EINTR);
         }
@@ -298,9 +305,19 @@ pub(crate) fn dedupe_ioctl(
         UserPtr::from_addr(infos_addr),
         usize::from(header.dest_count) * size_of::<RangeInfo>(),
     );
+    let src_range = check_request(&src, &header, limits)?;
+    // The records' buffer is made only for a request that passed.
     let (reader, writer) = infos.reader_writer();
     let mut records = UserRecords::new(reader, writer);
-    dedupe_records(&src, &header, &mut records, limits, caller, stats)
+    dedupe_records(
+        &src,
+        src_range,
+        header.dest_count,
+        &mut records,
+        limits,
+        caller,
+        stats,
+    )
 }
 
 /// Runs one `vfs_dedupe_file_range()` call on a kernel copy of a
@@ -341,8 +358,17 @@ pub(crate) unsafe fn dedupe_kernel_range(
     // SAFETY: `src` is valid, not `O_PATH`, held by the caller for the
     // call, and has no problematic `fdget_pos()` (the function's contract).
     let src = unsafe { OpenFile::from_raw(src) };
+    let src_range = check_request(&src, &header, limits)?;
     let mut records = KernelRecords { infos, next: 0 };
-    dedupe_records(&src, &header, &mut records, limits, caller, stats)
+    dedupe_records(
+        &src,
+        src_range,
+        header.dest_count,
+        &mut records,
+        limits,
+        caller,
+        stats,
+    )
 }
 
 #[kunit_tests(fidedupe_request)]
