@@ -155,16 +155,11 @@ bench: bench-kernel $(O)/bench/fidedupe_bench
 	@scripts/bench.sh $(KBENCH) $(O)
 
 # Where a call's time goes: the function_graph tracer on the bench kernel,
-# PROFILE_CALLS calls per path, stage and filesystem (scripts/profile.sh);
-# with PROFILE_TOOL=perf, CPU-clock samples every PROFILE_PERIOD ns, which
-# see the module's Rust code too.
+# PROFILE_CALLS calls per path, stage and filesystem (scripts/profile.sh).
 PROFILE_CALLS ?= 2000
-PROFILE_TOOL ?= ftrace
-PROFILE_PERIOD ?= 5000
 profile: bench-kernel $(O)/bench/fidedupe_bench
 	@$(MAKE) -s -C $(KBENCH) M=$(CURDIR) MO=$(O)/module-bench LLVM=-19 modules
-	@PROFILE_TOOL=$(PROFILE_TOOL) PROFILE_PERIOD=$(PROFILE_PERIOD) \
-		scripts/profile.sh $(KBENCH) $(O) $(PROFILE_CALLS)
+	@scripts/profile.sh $(KBENCH) $(O) $(PROFILE_CALLS)
 
 # Torture (qemu/guest-torture.sh): a fail-nth sweep and read errors
 # (faults), callers against writers and stress engines for DURATION
@@ -261,7 +256,6 @@ help:
 	@echo '  make torture    faults and stress'
 	@echo '  make torture-proof  deliberate bugs each torture check must catch'
 	@echo '  make bench      both paths side by side on a non-debug kernel'
-	@echo '  make profile    where the time of a call goes, both paths (function_graph;'
-	@echo '                  PROFILE_TOOL=perf: CPU-clock samples, Rust code included)'
+	@echo '  make profile    where the time of a call goes, both paths (function_graph)'
 	@echo
 	@echo '  make clean      remove build/ (the kernel cache stays in $(CACHE))'

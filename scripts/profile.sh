@@ -6,9 +6,6 @@
 # and write bench/results/<date>-<commit>-profile.md (bench/profile.py).
 # The tracer's own cost is in every figure, more in deeper trees: compare
 # the paths with each other, not with `make bench`'s untraced latencies.
-# PROFILE_TOOL=perf samples the CPU clock instead (qemu/guest-perf.sh,
-# PROFILE_PERIOD ns between samples, default 5000), which sees the Rust
-# code too, into bench/results/<date>-<commit>-perf.md.
 # usage: profile.sh KBUILD BUILDDIR CALLS
 set -eu
 kbuild=$1 build=$2 calls=$3
@@ -16,28 +13,10 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 out="$build/vm-profile"
 rm -rf "$out"
 mkdir -p "$out" "$here/bench/results"
-commit=$(git -C "$here" rev-parse --short HEAD 2>/dev/null || echo unknown)
-if [ "${PROFILE_TOOL:-ftrace}" = perf ]; then
-	period=${PROFILE_PERIOD:-5000}
-	VM_MEMORY=4G "$here/qemu/vm.sh" "$kbuild" "$out" \
-		"$here/qemu/guest-perf.sh" "$out" "$build/module-bench/fidedupe.ko" \
-		"$build/bench/fidedupe_bench" "$calls" "$period"
-	name="$here/bench/results/$(date -u +%Y-%m-%d)-$commit-perf.md"
-	python3 "$here/bench/perf_report.py" "$out" "$name" "$calls" "$period" \
-		"# Sampled profile of one call at $commit" "" \
-		"- kernel: $(basename "$kbuild") (the bench kernel), TCG, $(nproc) CPUs on the host" \
-		"- perf record -e cpu-clock -c $period (a sample every $period ns of CPU" \
-		"  time; TCG has no PMU) around 2 x $calls calls per filesystem, path" \
-		"  and stage (qemu/guest-perf.sh); kernel and module symbols only" \
-		"- us: microseconds per call, samples x period / calls; symbols under" \
-		"  0.02 us on both paths are left out.  Sampling is statistical: a" \
-		"  line of a few samples is noise"
-	echo "profile: $name"
-	exit 0
-fi
 VM_MEMORY=4G "$here/qemu/vm.sh" "$kbuild" "$out" \
 	"$here/qemu/guest-profile.sh" "$out" "$build/module-bench/fidedupe.ko" \
 	"$build/bench/fidedupe_bench" "$calls"
+commit=$(git -C "$here" rev-parse --short HEAD 2>/dev/null || echo unknown)
 name="$here/bench/results/$(date -u +%Y-%m-%d)-$commit-profile.md"
 python3 "$here/bench/profile.py" "$out" "$name" \
 	"# Profile of one call at $commit" "" \
