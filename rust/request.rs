@@ -9,8 +9,9 @@
 //! Through `/dev/fidedupe`, records are read a few at a time into a fixed
 //! buffer and each is written back once its destination is done, so the
 //! kernel memory a call uses does not depend on `dest_count`, and
-//! mainline's `PAGE_SIZE` limit on the copy-in does not apply.  Through `FIDEDUPERANGE`, `fs/ioctl.c` has already
-//! copied the array in (and applied that limit) and copies it back out.
+//! mainline's `PAGE_SIZE` limit on the copy-in does not apply.  Through
+//! `FIDEDUPERANGE`, `fs/ioctl.c` has already copied the array in (and
+//! applied that limit) and copies it back out.
 
 use core::mem::size_of;
 
@@ -160,8 +161,9 @@ impl UserRecords {
     /// that many are left and readable, else the next record alone.  So a
     /// fault is still reported at the record that faults, once those
     /// before it are processed and written back, as with one copy per
-    /// record.  A failed copy leaves the reader where it was; what it wrote
-    /// to the buffer is never returned, every record there was.
+    /// record.  A failed copy leaves the reader where it was, and what it
+    /// wrote to the buffer is never returned: refills come only once every
+    /// record in it has been.
     fn refill(&mut self) -> Result {
         if self.reader.len() >= size_of::<[RangeInfo; RECORDS_PER_COPY]>() {
             if self.reader.read_slice(self.batch.as_bytes_mut()).is_ok() {
