@@ -62,31 +62,11 @@ tar -C "$here" --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner \
 src_hash=$(sha256sum "$mdir/src.tar" | cut -c1-12)
 
 # build NAME [PATCH]: BUILDDIR/mutants/NAME/fidedupe.ko and
-# fidedupe_livepatch.ko from the snapshot with PATCH applied; kept from the
-# last run if neither the snapshot, the patch nor the kernel changed.
+# fidedupe_livepatch.ko from the snapshot with PATCH applied
+# (scripts/build-variant.sh).
 build() {
-	local name=$1 patch=${2:-} dir=$mdir/$1 key
-	key=$( { cat "$mdir/src.tar" ${patch:+"$patch"}; echo "$kbuild"; } | sha256sum)
-	if [ -f "$dir/fidedupe.ko" ] && [ "$(cat "$dir/key" 2>/dev/null)" = "$key" ]; then
-		return 0
-	fi
-	rm -rf "$dir"
-	mkdir -p "$dir/src"
-	tar -C "$dir/src" -xf "$mdir/src.tar" || return 1
-	if [ -n "$patch" ] &&
-	   ! patch -d "$dir/src" -p1 -F0 -s --no-backup-if-mismatch <"$patch" >"$dir/patch.log" 2>&1; then
-		cat "$dir/patch.log" >&2
-		echo "mutants: $(basename "$patch") does not apply to the current sources" >&2
-		return 1
-	fi
-	if ! make -s -C "$kbuild" M="$dir/src" MO="$dir/out" LLVM=-19 modules \
-	     >"$dir/build.log" 2>&1; then
-		tail -n 30 "$dir/build.log" >&2
-		echo "mutants: $name does not build (log: $dir/build.log)" >&2
-		return 1
-	fi
-	cp "$dir/out/fidedupe.ko" "$dir/out/fidedupe_livepatch.ko" "$dir/" || return 1
-	echo "$key" >"$dir/key"
+	"$here/scripts/build-variant.sh" "$kbuild" "$mdir/src.tar" "$mdir/$1" ${2:+"$2"} ||
+		{ echo "mutants: $1 failed to build" >&2; return 1; }
 }
 
 # The test programs and the fuzzer as they are now, so that a rebuild
