@@ -39,7 +39,7 @@ KERNEL_GOAL := kernel
 endif
 TOOLS := $(O)/tools/fidedupe
 
-.PHONY: all deps kernel module install selftests tools lint docs check run bench bench-kernel profile \
+.PHONY: all deps kernel module install selftests tools lint docs check run bench bench-kernel profile ablation \
 	mutants clean help \
 	fuzzer fuzz fuzz-proof torture-bins faults stress torture torture-proof
 
@@ -161,6 +161,14 @@ profile: bench-kernel $(O)/bench/fidedupe_bench
 	@$(MAKE) -s -C $(KBENCH) M=$(CURDIR) MO=$(O)/module-bench LLVM=-19 modules
 	@scripts/profile.sh $(KBENCH) $(O) $(PROFILE_CALLS)
 
+# Where the module's extra time goes, by subtraction: the split stages with
+# the module unchanged and with each patch of bench/ablations/, which
+# removes one piece of work, ABLATION_ROUNDS rounds in one boot
+# (scripts/ablation.sh).
+ABLATION_ROUNDS ?= 3
+ablation: bench-kernel $(O)/bench/fidedupe_bench
+	@scripts/ablation.sh $(KBENCH) $(O) $(ABLATION_ROUNDS)
+
 # Torture (qemu/guest-torture.sh): a fail-nth sweep and read errors
 # (faults), callers against writers and stress engines for DURATION
 # seconds (stress), unload under load; with kmemleak on.
@@ -257,5 +265,6 @@ help:
 	@echo '  make torture-proof  deliberate bugs each torture check must catch'
 	@echo '  make bench      both paths side by side on a non-debug kernel'
 	@echo '  make profile    where the time of a call goes, both paths (function_graph)'
+	@echo '  make ablation   the split stages with pieces of the module removed'
 	@echo
 	@echo '  make clean      remove build/ (the kernel cache stays in $(CACHE))'

@@ -27,8 +27,10 @@
  * a killed call of PATH.
  *
  * usage: fidedupe_bench DIR FS   (DIR on a mounted btrfs or xfs; as root)
+ *        fidedupe_bench DIR FS split
  *        fidedupe_bench DIR FS profile PATH STAGE CALLS
  *
+ * split: the split rows alone (make ablation: one module after another).
  * profile: CALLS calls of STAGE ("4k": the 4 KiB call of the latency row;
  * "zerolen": the split's last stage) on PATH ("native" or "module"), after
  * as many unrecorded ones, with the tracer on (/sys/kernel/tracing's
@@ -183,7 +185,7 @@ static void bench_split(const char *dir, const char *fs)
 				}
 	for (s = 0; s < STAGES; s++)
 		for (p = 0; p < 2; p++)
-			printf("split\t%s\t%s\t%s\t%.1f\t%.1f\t%d\t%d\n", fs,
+			printf("split\t%s\t%s\t%s\t%.2f\t%.2f\t%d\t%d\n", fs,
 			       path_name[p], stage_name[s],
 			       percentile(t[s][p], N, 0.5),
 			       percentile(t[s][p], N, 0.99), N, bad[s][p]);
@@ -638,8 +640,11 @@ static int bench_profile(const char *dir, const char *fs, const char *path_arg,
 
 int main(int argc, char **argv)
 {
-	if (argc != 3 && !(argc == 7 && !strcmp(argv[3], "profile"))) {
-		fprintf(stderr, "usage: %s DIR FS [profile PATH STAGE CALLS]\n",
+	bool split_only = argc == 4 && !strcmp(argv[3], "split");
+
+	if (argc != 3 && !split_only &&
+	    !(argc == 7 && !strcmp(argv[3], "profile"))) {
+		fprintf(stderr, "usage: %s DIR FS [split | profile PATH STAGE CALLS]\n",
 			argv[0]);
 		return 2;
 	}
@@ -651,6 +656,10 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc == 7)
 		return bench_profile(argv[1], argv[2], argv[4], argv[5], argv[6]);
+	if (split_only) {
+		bench_split(argv[1], argv[2]);
+		return 0;
+	}
 	bench_latency(argv[1], argv[2]);
 	bench_split(argv[1], argv[2]);
 	bench_throughput(argv[1], argv[2], 256 * MiB);
