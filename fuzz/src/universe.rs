@@ -338,6 +338,8 @@ impl Universe {
         // for a run as nobody, which could not swapoff it.
         let swap = dir.join("swap");
         write_file(&swap, 1 << 20, Content::Pattern, true)?;
+        // 0600, or swapon warns on stderr, which ends up in the results.
+        fs::set_permissions(&swap, fs::Permissions::from_mode(0o600))?;
         let swap_ok = !unprivileged
             && Command::new("mkswap")
                 .arg("-q")
