@@ -90,6 +90,28 @@ static int drop_mac_caps(void)
 }
 
 /*
+ * Makes the fixture's "src" and "dst" and labels @secret of them SECRET;
+ * everything else the subject touches keeps the floor label "_", to which
+ * it gets full access.  Returns 0 or -errno.
+ */
+static int label_one_secret(dedupe_fixture *self, const char *secret)
+{
+	char p[PATH_MAX];
+	int fd;
+
+	fd = fixture_file(self, "src", LEN, 1);
+	if (fd < 0 || close(fd))
+		return fd < 0 ? fd : -errno;
+	fd = fixture_file(self, "dst", LEN, 1);
+	if (fd < 0 || close(fd))
+		return fd < 0 ? fd : -errno;
+	snprintf(p, sizeof(p), "%s/%s", self->dir, secret);
+	if (setxattr(p, "security.SMACK64", SECRET, strlen(SECRET), 0))
+		return -errno;
+	return smack_rule("_", "rwx");
+}
+
+/*
  * In a child labelled SUBJECT without the MAC capabilities: dedupe all of
  * "src" into "dst", both opened read-only.  Returns the call's result and
  * the destination's status through @status.
@@ -142,21 +164,15 @@ TEST_F(dedupe, lsm_file_ioctl_on_the_source)
 	 * may open it but not issue FIDEDUPERANGE on it: EACCES from the LSM,
 	 * whichever path; with read and write access the call dedupes.
 	 */
-	char p[PATH_MAX];
-	int dst = fixture_file(self, "dst", LEN, 1);
 	int32_t status = 0;
-	int ret;
+	int dst, ret;
 
 	ret = smackfs_ready();
 	if (ret)
 		SKIP(return, "Smack is not active (%s)", strerror(-ret));
+	ASSERT_EQ(0, label_one_secret(self, "src"));
+	dst = fixture_open(self, "dst", O_RDONLY);
 	ASSERT_LE(0, dst);
-	ASSERT_EQ(0, close(fixture_file(self, "src", LEN, 1)));
-	snprintf(p, sizeof(p), "%s/src", self->dir);
-	ASSERT_EQ(0, setxattr(p, "security.SMACK64", SECRET, strlen(SECRET), 0))
-		TH_LOG("label %s: %m", p);
-	/* Everything else the caller touches is the floor label "_". */
-	ASSERT_EQ(0, smack_rule("_", "rwx"));
 
 	ASSERT_EQ(0, smack_rule(SECRET, "r"));
 	EXPECT_EQ(-EACCES, dedupe_as_smack_subject(self, &status));
@@ -179,20 +195,15 @@ TEST_F(dedupe, lsm_file_ioctl_not_on_destinations)
 	 * refuse remap_verify_area().  An ioctl hook on the destination would
 	 * ask Smack for write access to SECRET and get EACCES.
 	 */
-	char p[PATH_MAX];
-	int dst = fixture_file(self, "dst", LEN, 1);
 	int32_t status = 0;
-	int ret;
+	int dst, ret;
 
 	ret = smackfs_ready();
 	if (ret)
 		SKIP(return, "Smack is not active (%s)", strerror(-ret));
+	ASSERT_EQ(0, label_one_secret(self, "dst"));
+	dst = fixture_open(self, "dst", O_RDONLY);
 	ASSERT_LE(0, dst);
-	ASSERT_EQ(0, close(fixture_file(self, "src", LEN, 1)));
-	snprintf(p, sizeof(p), "%s/dst", self->dir);
-	ASSERT_EQ(0, setxattr(p, "security.SMACK64", SECRET, strlen(SECRET), 0))
-		TH_LOG("label %s: %m", p);
-	ASSERT_EQ(0, smack_rule("_", "rwx"));
 	ASSERT_EQ(0, smack_rule(SECRET, "r"));
 	EXPECT_EQ(0, dedupe_as_smack_subject(self, &status));
 	EXPECT_EQ(FILE_DEDUPE_RANGE_SAME, status);
