@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0
 """Writes the report of `make ablation` from qemu/guest-ablation.sh's
-ablation.tsv: per filesystem, each module's median µs per split stage (the
-median over the rounds of each round's median), what the stage costs less
-than with the control, and the native path's figure measured alongside.
+ablation.tsv: per filesystem and split stage, each module's time over the
+native path's measured alongside in the same run (the median over the
+rounds) and its change from the control's; then the medians in µs.
 
 usage: ablation.py ABLATION.TSV REPORT.md PATCHDIR TITLE-LINE...
 """
@@ -38,6 +38,11 @@ def main():
     medians = collections.defaultdict(list)
     bad = collections.defaultdict(set)
     names, rounds = [], set()
+    # (fs, name, stage) -> {round: module median / native median}: the
+    # two paths interleaved in the same run, so a change of the guest's
+    # speed between runs cancels out.
+    ratios = collections.defaultdict(dict)
+    native_of = {}
     for line in pathlib.Path(tsv).read_text().splitlines():
         f = line.split("\t")
         if len(f) != 10 or f[2] != "split":
@@ -47,8 +52,18 @@ def main():
         if name not in names:
             names.append(name)
         medians[(fs, name, path, stage)].append(float(med))
-        if path == "module" and status != "0":
+        if path == "native":
+            native_of[(rnd, fs, name, stage)] = float(med)
+        elif status != "0":
             bad[name].add(stage)
+    for line in pathlib.Path(tsv).read_text().splitlines():
+        f = line.split("\t")
+        if len(f) != 10 or f[2] != "split" or f[4] != "module":
+            continue
+        rnd, name, _, fs, _path, stage, med = f[:7]
+        native = native_of.get((rnd, fs, name, stage))
+        if native:
+            ratios[(fs, name, stage)][rnd] = float(med) / native
     if "control" not in names:
         sys.exit("ablation.py: no control rows in " + tsv)
 
@@ -56,11 +71,19 @@ def main():
         v = medians.get((fs, name, path, stage))
         return statistics.median(v) if v else None
 
+    def ratio(fs, name, stage):
+        v = list(ratios.get((fs, name, stage), {}).values())
+        return statistics.median(v) if v else None
+
     out = list(title) + [
-        f"- {len(rounds)} rounds; a cell is the median over the rounds of each"
-        " round's median µs per call, with, in brackets, the change from the"
-        " control; native: mainline's FIDEDUPERANGE, measured alongside every"
-        " module (the median over all of them)",
+        f"- {len(rounds)} rounds.  First table of each filesystem: the module's"
+        " median time per call over the native path's, both measured in the"
+        " same run (the paths interleaved), the median over the rounds, with,"
+        " in brackets, the change from the control in units of the native"
+        " call; the guest's speed drifts between runs (see the control's"
+        " range), so only these ratios compare modules.  Second table: the"
+        " median over the rounds of each round's median µs per call; native is"
+        " the median over all modules' runs",
         "- a stage marked * returned something else than the control's result"
         " (the module stopped before the stage's own check): its time is the"
         " work done up to there",
@@ -71,7 +94,29 @@ def main():
     for name in names:
         out.append(f"| {name} | {removes(patchdir, name)} |")
     for fs in sorted({k[0] for k in medians}):
-        out += ["", f"## {fs}", "",
+        out += ["", f"## {fs}", "", "fidedupe/native, same run:", "",
+                "| module | " + " | ".join(STAGES) + " |",
+                "| --- |" + " ---: |" * len(STAGES)]
+        for name in names:
+            cells = []
+            for stage in STAGES:
+                r, c = ratio(fs, name, stage), ratio(fs, "control", stage)
+                if r is None:
+                    cells.append("")
+                    continue
+                cell = f"{r:.2f}"
+                if name != "control" and c is not None:
+                    cell += f" ({r - c:+.2f})"
+                if stage in bad[name]:
+                    cell += " *"
+                cells.append(cell)
+            out.append(f"| {name} | " + " | ".join(cells) + " |")
+        spread = []
+        for stage in STAGES:
+            v = list(ratios.get((fs, "control", stage), {}).values())
+            spread.append(f"{min(v):.2f}-{max(v):.2f}" if v else "")
+        out.append("| control, range over rounds | " + " | ".join(spread) + " |")
+        out += ["", "µs per call:", "",
                 "| module | " + " | ".join(STAGES) + " |",
                 "| --- |" + " ---: |" * len(STAGES)]
         native = []
@@ -82,16 +127,9 @@ def main():
         for name in names:
             cells = []
             for stage in STAGES:
-                m, c = med(fs, name, "module", stage), med(fs, "control", "module", stage)
-                if m is None:
-                    cells.append("")
-                    continue
-                cell = f"{m:.2f}"
-                if name != "control" and c is not None:
-                    cell += f" ({m - c:+.2f})"
-                if stage in bad[name]:
-                    cell += " *"
-                cells.append(cell)
+                m = med(fs, name, "module", stage)
+                mark = " *" if stage in bad[name] else ""
+                cells.append("" if m is None else f"{m:.2f}{mark}")
             out.append(f"| {name} | " + " | ".join(cells) + " |")
         spread = []
         for stage in STAGES:
