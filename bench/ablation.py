@@ -42,7 +42,8 @@ def main():
     # two paths interleaved in the same run, so a change of the guest's
     # speed between runs cancels out.
     ratios = collections.defaultdict(dict)
-    native_of = {}
+    # (round, fs, name, stage) -> {path: median}
+    runs = collections.defaultdict(dict)
     for line in pathlib.Path(tsv).read_text().splitlines():
         f = line.split("\t")
         if len(f) != 10 or f[2] != "split":
@@ -52,18 +53,12 @@ def main():
         if name not in names:
             names.append(name)
         medians[(fs, name, path, stage)].append(float(med))
-        if path == "native":
-            native_of[(rnd, fs, name, stage)] = float(med)
-        elif status != "0":
+        runs[(rnd, fs, name, stage)][path] = float(med)
+        if path == "module" and status != "0":
             bad[name].add(stage)
-    for line in pathlib.Path(tsv).read_text().splitlines():
-        f = line.split("\t")
-        if len(f) != 10 or f[2] != "split" or f[4] != "module":
-            continue
-        rnd, name, _, fs, _path, stage, med = f[:7]
-        native = native_of.get((rnd, fs, name, stage))
-        if native:
-            ratios[(fs, name, stage)][rnd] = float(med) / native
+    for (rnd, fs, name, stage), run in runs.items():
+        if run.get("native") and "module" in run:
+            ratios[(fs, name, stage)][rnd] = run["module"] / run["native"]
     if "control" not in names:
         sys.exit("ablation.py: no control rows in " + tsv)
 
