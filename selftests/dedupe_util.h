@@ -252,22 +252,92 @@ static inline double now_seconds(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* FNV-1a over the whole file, read through the page cache. */
+#define CHECKSUM_BASIS 0xcbf29ce484222325ULL
+#define CHECKSUM_PRIME 0x100000001b3ULL
+
+/* FNV-1a's step, on the 64-bit words of @buf (@n a multiple of 8). */
+static inline uint64_t checksum_words(uint64_t h, const char *buf, size_t n)
+{
+	uint64_t w;
+	size_t i;
+
+	for (i = 0; i < n; i += sizeof(w)) {
+		memcpy(&w, buf + i, sizeof(w));
+		h = (h ^ w) * CHECKSUM_PRIME;
+	}
+	return h;
+}
+
+/* checksum_words() over @n words of zeros: h * PRIME^n, by squaring. */
+static inline uint64_t checksum_zero_words(uint64_t h, uint64_t n)
+{
+	uint64_t p = CHECKSUM_PRIME;
+
+	for (; n; n >>= 1, p *= p)
+		if (n & 1)
+			h *= p;
+	return h;
+}
+
+/*
+ * A checksum of the whole file's bytes, read through the page cache: FNV-1a
+ * over its 64-bit words (the last one padded with zeros), then its size.
+ * It depends on the bytes alone, not on where the file has holes, but a
+ * hole (SEEK_HOLE) is folded without being read: a sparse file of a GiB
+ * costs no more than its data.  The file offset is left as it was.
+ */
 static inline uint64_t file_checksum(int fd)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;
+	uint64_t h = CHECKSUM_BASIS, pos = 0, end;
+	off_t saved = lseek(fd, 0, SEEK_CUR);
 	char buf[65536];
-	off_t off = 0;
-	ssize_t n, i;
+	struct stat st;
+	off_t data, hole;
+	ssize_t n;
 
-	while ((n = pread(fd, buf, sizeof(buf), off)) > 0) {
-		for (i = 0; i < n; i++) {
-			h ^= (unsigned char)buf[i];
-			h *= 0x100000001b3ULL;
+	if (fstat(fd, &st))
+		return 0;
+	while (pos < (uint64_t)st.st_size) {
+		/* Up to the next data, all zeros; ENXIO: no data after pos. */
+		data = lseek(fd, pos, SEEK_DATA);
+		if (data < 0 && errno == ENXIO)
+			data = st.st_size;
+		else if (data < 0)
+			data = pos;
+		data &= ~(off_t)7;
+		if ((uint64_t)data > pos) {
+			h = checksum_zero_words(h, ((uint64_t)data - pos) / 8);
+			pos = data;
 		}
-		off += n;
+		if (pos >= (uint64_t)st.st_size)
+			break;
+		hole = lseek(fd, pos, SEEK_HOLE);
+		if (hole < 0 || hole > st.st_size)
+			hole = st.st_size;
+		end = ((uint64_t)hole + 7) & ~7ULL;
+		if (end <= pos)
+			end = pos + 8;	/* a hole in the last word: read it */
+		while (pos < end) {
+			size_t want = end - pos < sizeof(buf) ? end - pos : sizeof(buf);
+
+			n = pread(fd, buf, want, pos);
+			if (n < 0)
+				return 0;
+			if (pos + n >= (uint64_t)st.st_size && n % 8) {
+				/* The last word of the file, padded. */
+				memset(buf + n, 0, 8 - n % 8);
+				n += 8 - n % 8;
+			} else if (n < 8) {
+				return 0;	/* truncated under us */
+			}
+			n &= ~(ssize_t)7;
+			h = checksum_words(h, buf, n);
+			pos += n;
+		}
 	}
-	return n < 0 ? 0 : h;
+	if (saved >= 0)
+		lseek(fd, saved, SEEK_SET);
+	return (h ^ (uint64_t)st.st_size) * CHECKSUM_PRIME;
 }
 
 /*
