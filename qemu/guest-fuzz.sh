@@ -15,6 +15,9 @@
 #   CASES and SECONDS bound each root run (0: no bound); the nobody and
 #   livepatch runs get a fifth of each.  --no-setup: the filesystems are
 #   made and the module is not loaded (guest-check.sh).
+#   FUZZ_REPEAT_MAX (environment): the most records of the cases with
+#   1000 or more, on /dev/fidedupe only (fidedupe-fuzz --repeat-max;
+#   default 65535).
 set -u
 setup=1
 if [ "$1" = --no-setup ]; then
@@ -26,7 +29,7 @@ shift 6
 here=$(dirname "$0")
 . "$here/guest-lib.sh"
 lp=$(dirname "$ko")/fidedupe_livepatch.ko
-limits=(--max-request-bytes 65536 --chunk-bytes 16384)
+limits=(--max-request-bytes 65536 --chunk-bytes 16384 --repeat-max "${FUZZ_REPEAT_MAX:-65535}")
 
 if [ $setup -eq 1 ]; then
 	dmesg -n 1

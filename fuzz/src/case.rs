@@ -161,9 +161,13 @@ fn dest(ctx: Arc<Ctx>, src: usize, off: u64, len: u64) -> BoxedStrategy<Dest> {
         .boxed()
 }
 
-/// The strategy for whole cases over `u`; `module_only`: cases may have
-/// more records than fs/ioctl.c copies in (`repeat_to`).
-pub fn case(u: &Universe, limits: Limits, module_only: bool) -> BoxedStrategy<Case> {
+/// The fewest records of a repeated case: well past fs/ioctl.c's 127.
+pub const MIN_REPEAT: u16 = 1000;
+
+/// The strategy for whole cases over `u`; now and then a case has 1000 to
+/// `repeat_max` records, more than fs/ioctl.c copies in (`repeat_to`;
+/// module path only, 0: never).
+pub fn case(u: &Universe, limits: Limits, repeat_max: u16) -> BoxedStrategy<Case> {
     let n = u.descs.len();
     let ctx = Arc::new(Ctx {
         names: u.descs.iter().map(|d| d.name.clone()).collect(),
@@ -195,8 +199,8 @@ pub fn case(u: &Universe, limits: Limits, module_only: bool) -> BoxedStrategy<Ca
             4 => prop::collection::vec(d.clone(), 0..=127),
             1 => prop::collection::vec(d, 0..=300),
         ];
-        let repeat = if module_only {
-            prop_oneof![30 => Just(None), 1 => (1000u16..=u16::MAX).prop_map(Some)].boxed()
+        let repeat = if repeat_max >= MIN_REPEAT {
+            prop_oneof![30 => Just(None), 1 => (MIN_REPEAT..=repeat_max).prop_map(Some)].boxed()
         } else {
             Just(None).boxed()
         };

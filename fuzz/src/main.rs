@@ -15,7 +15,7 @@
 //!
 //! usage: fidedupe-fuzz --fs btrfs|xfs [--cases N | --smoke] [--seconds S] [--seed N]
 //!        [--livepatch] [--unprivileged] [--max-request-bytes N]
-//!        [--chunk-bytes N] [--ioctl-magic N] [--save-dir DIR]
+//!        [--chunk-bytes N] [--repeat-max N] [--ioctl-magic N] [--save-dir DIR]
 //!        [--replay FILE...]
 
 mod case;
@@ -46,10 +46,24 @@ struct Options {
     livepatch: bool,
     unprivileged: bool,
     limits: Limits,
+    /// The most records of a repeated case (`case::case`), 0: none.
+    repeat_max: u16,
     magic: u8,
     save_dir: Option<PathBuf>,
     replay: Vec<PathBuf>,
     expect_failures: bool,
+}
+
+impl Options {
+    /// The most records of a repeated case in this run: none through the
+    /// livepatch, where fs/ioctl.c copies in at most 127.
+    fn repeat_max(&self) -> u16 {
+        if self.livepatch {
+            0
+        } else {
+            self.repeat_max
+        }
+    }
 }
 
 fn parse_u64(s: &str) -> Result<u64, String> {
@@ -73,6 +87,7 @@ fn options() -> Result<Options, String> {
             max_request_bytes: 1 << 30,
             chunk_bytes: 16 << 20,
         },
+        repeat_max: u16::MAX,
         magic: 0xb9,
         save_dir: None,
         replay: Vec::new(),
@@ -91,6 +106,12 @@ fn options() -> Result<Options, String> {
             "--unprivileged" => o.unprivileged = true,
             "--max-request-bytes" => o.limits.max_request_bytes = parse_u64(&val()?)?,
             "--chunk-bytes" => o.limits.chunk_bytes = parse_u64(&val()?)?,
+            "--repeat-max" => {
+                o.repeat_max = u16::try_from(parse_u64(&val()?)?).map_err(|e| e.to_string())?;
+                if o.repeat_max != 0 && o.repeat_max < case::MIN_REPEAT {
+                    return Err(format!("--repeat-max: 0 or {} to 65535", case::MIN_REPEAT));
+                }
+            }
             "--ioctl-magic" => {
                 o.magic = u8::try_from(parse_u64(&val()?)?).map_err(|e| e.to_string())?
             }
@@ -150,7 +171,7 @@ struct Found {
 fn run(o: &Options, r: &mut Runner) -> (u64, BTreeMap<String, Found>, Duration) {
     let start = Instant::now();
     let budget = Duration::from_secs(o.seconds);
-    let strategy = case::case(&r.u, o.limits, !o.livepatch);
+    let strategy = case::case(&r.u, o.limits, o.repeat_max());
     let mut found: BTreeMap<String, Found> = BTreeMap::new();
     let mut cases = 0u64;
     let mut round = 0u64;
@@ -363,13 +384,14 @@ fn main() {
         "mainline FIDEDUPERANGE vs /dev/fidedupe"
     };
     println!(
-        "# fidedupe-fuzz: fs {}, {}, {}, seed {:#x}, max_request_bytes {}, chunk_bytes {}, {} descriptors",
+        "# fidedupe-fuzz: fs {}, {}, {}, seed {:#x}, max_request_bytes {}, chunk_bytes {}, repeat_max {}, {} descriptors",
         o.fs,
         mode,
         if o.unprivileged { "as nobody" } else { "as root" },
         o.seed,
         o.limits.max_request_bytes,
         o.limits.chunk_bytes,
+        o.repeat_max(),
         r.u.descs.len()
     );
     let status = if !o.replay.is_empty() {
