@@ -190,8 +190,13 @@ TEST_F(clients, xfs_io_partial_block)
 /* A tree file without a block of other data. */
 #define NO_POKE UINT64_MAX
 
-/* Longer than one request may be: mainline's 1 GiB, max_request_bytes. */
+/*
+ * Longer than one request may be: mainline's 1 GiB, max_request_bytes.
+ * Sparse (make_big_file()): data in the first MiB and from BIG_DATA_AT on.
+ */
 #define BIG_LEN (1026 * MiB)
+#define BIG_DATA_AT (1023 * MiB)
+#define BIG_DATA (1 * MiB + BIG_LEN - BIG_DATA_AT)
 
 /*
  * The tree the tree clients work on, <dir>/tree: duplicates,
@@ -207,7 +212,7 @@ static const struct tree_file {
 	uint64_t poke;		/* 4 KiB of other data at this offset */
 	const char *twin;
 	bool dup;
-	bool big;		/* made with FICLONERANGE, see make_big_file() */
+	bool big;		/* sparse, see make_big_file() */
 } tree[] = {
 	{ "a", 2 * MiB, 1, NO_POKE, "b", .dup = true },
 	{ "b", 2 * MiB, 1, NO_POKE, "a", .dup = true },
@@ -229,8 +234,8 @@ static const struct tree_file {
 
 /*
  * Which files of the tree a client gets.  duperemove gets no big file: it
- * matches 128 KiB blocks, and a big file, one MiB cloned 1026 times, is
- * to it thousands of copies of eight blocks, a test of another kind.
+ * matches 128 KiB blocks, not whole files, and the big files are there
+ * for the requests of the whole-file clients past the cap.
  */
 enum tree_kind {
 	NO_TREE,
@@ -241,6 +246,12 @@ enum tree_kind {
 static bool in_tree(enum tree_kind kind, const struct tree_file *t)
 {
 	return kind == FULL_TREE || (kind == SMALL_TREE && !t->big);
+}
+
+/* The bytes of @t that are not a hole: all a dedupe can share of it. */
+static int64_t data_bytes(const struct tree_file *t)
+{
+	return t->big ? (int64_t)BIG_DATA : (int64_t)t->len;
 }
 
 /* What a client left behind. */
@@ -263,66 +274,6 @@ static int tree_open(clients_fixture *self, const char *name)
 
 	tree_path(self, name, p, sizeof(p));
 	return open(p, O_RDONLY);
-}
-
-#define FNV_OFFSET 0xcbf29ce484222325ULL
-
-/*
- * FNV-1a over the 64-bit words of @buf: file_checksum()'s check at a speed
- * that suits 1 GiB files under emulation.
- */
-static uint64_t fold_words(uint64_t h, const char *buf, size_t n)
-{
-	uint64_t w;
-	size_t i;
-
-	for (i = 0; i + sizeof(w) <= n; i += sizeof(w)) {
-		memcpy(&w, buf + i, sizeof(w));
-		h = (h ^ w) * 0x100000001b3ULL;
-	}
-	if (i < n) {
-		w = 0;
-		memcpy(&w, buf + i, n - i);
-		h = (h ^ w) * 0x100000001b3ULL;
-	}
-	return h;
-}
-
-/* The checksum of @fd's data, read 1 MiB at a time; 0 on failure. */
-static uint64_t data_checksum(int fd)
-{
-	uint64_t h = FNV_OFFSET;
-	char *buf = malloc(1 * MiB);
-	off_t off = 0;
-	ssize_t n;
-
-	if (!buf)
-		return 0;
-	while ((n = pread(fd, buf, 1 * MiB, off)) > 0) {
-		h = fold_words(h, buf, n);
-		off += n;
-	}
-	free(buf);
-	return n < 0 ? 0 : h;
-}
-
-/*
- * What data_checksum() gives for @len bytes, a multiple of 1 MiB, of the
- * first MiB of pattern @seed over and over: a big file as make_big_file()
- * builds it, without reading 1 GiB the filesystem has not cached.
- */
-static uint64_t repeated_checksum(uint64_t len, uint64_t seed)
-{
-	uint64_t h = FNV_OFFSET, off;
-	char *buf = malloc(1 * MiB);
-
-	if (!buf)
-		return 0;
-	fill_pattern(buf, 1 * MiB, seed);
-	for (off = 0; off < len; off += 1 * MiB)
-		h = fold_words(h, buf, 1 * MiB);
-	free(buf);
-	return h;
 }
 
 /* FIEMAP gives the disk address of @e's data, and it is not in metadata. */
@@ -406,50 +357,34 @@ static int64_t bytes_in_ranges(const struct fiemap_extent *e, int n, uint64_t le
 	return total;
 }
 
-/* FICLONERANGE of [@src_off, + @len) of @src to @dst_off of @dst; 0 or -errno. */
-static int clone_range(int src, uint64_t src_off, uint64_t len, int dst, uint64_t dst_off)
-{
-	struct file_clone_range r = {
-		.src_fd = src,
-		.src_offset = src_off,
-		.src_length = len,
-		.dest_offset = dst_off,
-	};
-
-	return ioctl(dst, FICLONERANGE, &r) ? -errno : 0;
-}
-
 /*
- * Makes <dir>/tree/<name> of @len bytes, a multiple of 1 MiB, out of one
- * MiB of pattern @seed in a seed file of its own outside the tree, cloned
- * (FICLONERANGE): a file longer than the 1 GiB cap costs 1 MiB of the
- * 768 MiB filesystem, and two files made this way hold the same bytes
- * but share no block.  The file doubles by cloning its own first half:
- * 11 calls rather than 1026, each of which costs much under emulation
- * with lockdep.  Returns an O_RDWR fd or -errno.
+ * Makes <dir>/tree/<name>, @len bytes past the 1 GiB cap, as a hole but
+ * for pattern @seed in its first MiB and in [BIG_DATA_AT, @len), which
+ * straddles the cap and ends at EOF: a client that stops at 1 GiB leaves
+ * the last 2 MiB unshared.  Two files made so hold the same bytes and
+ * share no block; file_checksum() reads their 4 MiB of data, not 2 GiB
+ * of holes.  Returns an O_RDWR fd or -errno.
  */
 static int make_big_file(clients_fixture *self, const char *name,
 			 uint64_t len, uint64_t seed)
 {
-	uint64_t done = 1 * MiB, n;
 	char p[PATH_MAX];
-	int src, fd, ret;
+	int fd, ret;
 
-	snprintf(p, sizeof(p), "%s/seed.%s", self->dir, name);
-	src = make_file(p, 1 * MiB, seed);
-	if (src < 0)
-		return src;
 	tree_path(self, name, p, sizeof(p));
 	fd = open(p, O_RDWR | O_CREAT | O_TRUNC, 0644);
-	ret = fd < 0 ? -errno : clone_range(src, 0, 1 * MiB, fd, 0);
-	close(src);
-	for (; !ret && done < len; done += n) {
-		n = len - done < done ? len - done : done;
-		ret = clone_range(fd, 0, n, fd, done);
-	}
-	if (ret && fd >= 0)
+	if (fd < 0)
+		return -errno;
+	ret = ftruncate(fd, len) ? -errno : 0;
+	if (!ret)
+		ret = write_pattern(fd, 0, 1 * MiB, seed);
+	if (!ret)
+		ret = write_pattern(fd, BIG_DATA_AT, len - BIG_DATA_AT, seed);
+	if (ret) {
 		close(fd);
-	return ret ? ret : fd;
+		return ret;
+	}
+	return fd;
 }
 
 /* Makes the files of @kind in <dir>/tree, their checksums in @res. */
@@ -474,7 +409,7 @@ static void make_tree(struct __test_metadata *_metadata, clients_fixture *self,
 		if (t->poke != NO_POKE)
 			ASSERT_EQ(0, write_pattern(fd, t->poke, 4 * KiB, 99));
 		ASSERT_EQ(0, fsync(fd));
-		res->sum[i] = t->big ? repeated_checksum(t->len, t->seed) : data_checksum(fd);
+		res->sum[i] = file_checksum(fd);
 		close(fd);
 	}
 }
@@ -486,7 +421,7 @@ static void make_tree(struct __test_metadata *_metadata, clients_fixture *self,
  * block, whichever files it made the sources; FIEMAP_EXTENT_SHARED is no
  * such measure, since btrfs sets it on the whole of an extent of which any
  * part is shared, so that it depends on the source duperemove happened to
- * pick, and a big file is always shared with its seed file.
+ * pick.
  */
 static void tree_sharing(struct __test_metadata *_metadata, clients_fixture *self,
 			 enum tree_kind kind, struct tree_result *res)
@@ -557,7 +492,7 @@ static void tree_unchanged(struct __test_metadata *_metadata, clients_fixture *s
 			continue;
 		fd = tree_open(self, t->name);
 		ASSERT_LE(0, fd) TH_LOG("%s: %m", t->name);
-		EXPECT_EQ(res->sum[i], data_checksum(fd)) TH_LOG("%s changed", t->name);
+		EXPECT_EQ(res->sum[i], file_checksum(fd)) TH_LOG("%s changed", t->name);
 		close(fd);
 	}
 }
@@ -753,7 +688,7 @@ static void whole_file_client(struct __test_metadata *_metadata, clients_fixture
 		return;
 	/* Braces: EXPECT_*() TH_LOG() is two statements. */
 	for (i = 0; i < TREE_FILES; i++) {
-		EXPECT_EQ(tree[i].dup ? (int64_t)tree[i].len : 0, res.twin[i])
+		EXPECT_EQ(tree[i].dup ? data_bytes(&tree[i]) : 0, res.twin[i])
 			TH_LOG("%s and %s", tree[i].name, tree[i].twin);
 	}
 }
