@@ -284,12 +284,11 @@ static inline uint64_t checksum_zero_words(uint64_t h, uint64_t n)
  * over its 64-bit words (the last one padded with zeros), then its size.
  * It depends on the bytes alone, not on where the file has holes, but a
  * hole (SEEK_HOLE) is folded without being read: a sparse file of a GiB
- * costs no more than its data.  The file offset is left as it was.
+ * costs no more than its data.  0 on failure.  Moves the file offset.
  */
-static inline uint64_t file_checksum(int fd)
+static inline uint64_t file_checksum_seeking(int fd)
 {
 	uint64_t h = CHECKSUM_BASIS, pos = 0, end;
-	off_t saved = lseek(fd, 0, SEEK_CUR);
 	char buf[65536];
 	struct stat st;
 	off_t data, hole;
@@ -335,9 +334,18 @@ static inline uint64_t file_checksum(int fd)
 			pos += n;
 		}
 	}
+	return (h ^ (uint64_t)st.st_size) * CHECKSUM_PRIME;
+}
+
+/* file_checksum_seeking(), the file offset left as it was. */
+static inline uint64_t file_checksum(int fd)
+{
+	off_t saved = lseek(fd, 0, SEEK_CUR);
+	uint64_t h = file_checksum_seeking(fd);
+
 	if (saved >= 0)
 		lseek(fd, saved, SEEK_SET);
-	return (h ^ (uint64_t)st.st_size) * CHECKSUM_PRIME;
+	return h;
 }
 
 /*
