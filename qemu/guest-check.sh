@@ -117,7 +117,7 @@ fi
 # The differential fuzzer's smoke (qemu/guest-fuzz.sh): 20000 cases per
 # filesystem in all, with a fixed seed, and every saved reproducer.  Its
 # cases of many records have at most 4096 (make fuzz: 65535): with up to
-# 65535 they were 1 case in 31 and nine tenths of the smoke's time.
+# 65535 they were 1 case in 31 and nine tenths of the root runs' time.
 if [ $# -eq 0 ] && [ -x "$fuzzer" ]; then
 	fuzz_out=$out/fuzz
 	mkdir -p "$fuzz_out"
