@@ -140,8 +140,10 @@ const RECORDS_PER_COPY: usize = 8;
 struct UserRecords {
     reader: UserSliceReader,
     writer: UserSliceWriter,
+    /// The read-ahead buffer, made (zeroed) by the first copy of a whole
+    /// batch: a call with fewer records never pays for clearing it.
+    batch: Option<[RangeInfo; RECORDS_PER_COPY]>,
     /// Records read and not yet returned: `batch[next..filled]`.
-    batch: [RangeInfo; RECORDS_PER_COPY],
     next: usize,
     filled: usize,
 }
@@ -151,40 +153,44 @@ impl UserRecords {
         Self {
             reader,
             writer,
-            batch: [RangeInfo::default(); RECORDS_PER_COPY],
+            batch: None,
             next: 0,
             filled: 0,
         }
     }
 
     /// Reads ahead: the next [`RECORDS_PER_COPY`] records with one copy if
-    /// that many are left and readable, else the next record alone.  So a
-    /// fault is still reported at the record that faults, once those
-    /// before it are processed and written back, as with one copy per
-    /// record.  A failed copy leaves the reader where it was, and what it
-    /// wrote to the buffer is never returned: refills come only once every
-    /// record in it has been.
-    fn refill(&mut self) -> Result {
+    /// that many are left and readable, returning the first; else the next
+    /// record alone.  So a fault is still reported at the record that
+    /// faults, once those before it are processed and written back, as
+    /// with one copy per record.  A failed copy leaves the reader where it
+    /// was, and what it wrote to the buffer is never returned: refills come
+    /// only once every record in it has been.
+    fn read_ahead(&mut self) -> Result<RangeInfo> {
         if self.reader.len() >= size_of::<[RangeInfo; RECORDS_PER_COPY]>() {
-            if self.reader.read_slice(self.batch.as_bytes_mut()).is_ok() {
-                self.next = 0;
+            let batch = self
+                .batch
+                .get_or_insert([RangeInfo::default(); RECORDS_PER_COPY]);
+            if self.reader.read_slice(batch.as_bytes_mut()).is_ok() {
+                self.next = 1;
                 self.filled = RECORDS_PER_COPY;
-                return Ok(());
+                return Ok(batch[0]);
             }
         }
-        self.batch[0] = self.reader.read()?;
-        self.next = 0;
-        self.filled = 1;
-        Ok(())
+        self.reader.read()
     }
 }
 
 impl DestRecords for UserRecords {
     fn read_next(&mut self) -> Result<RangeInfo> {
         if self.next == self.filled {
-            self.refill()?;
+            return self.read_ahead();
         }
-        let info = *self.batch.get(self.next).ok_or(EFAULT)?;
+        let info = *self
+            .batch
+            .as_ref()
+            .and_then(|batch| batch.get(self.next))
+            .ok_or(EFAULT)?;
         self.next += 1;
         Ok(info)
     }
