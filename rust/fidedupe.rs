@@ -105,22 +105,26 @@ impl kernel::InPlaceModule for FidedupeModule {
     }
 }
 
-/// `/dev/fidedupe`: stateless; every call brings its own files.
+/// `/dev/fidedupe`: every call brings its own files.  An open file holds
+/// a copy of the limits, read from the parameters once at `open()`, so a
+/// call reads two plain fields rather than each parameter through its
+/// `SetOnce` (an out-of-line call and an acquire load each, about a tenth
+/// of mainline's whole length-0 call under TCG).
 struct FidedupeDevice;
 
 #[vtable]
 impl MiscDevice for FidedupeDevice {
-    type Ptr = ();
+    type Ptr = KBox<Limits>;
 
-    fn open(_file: &File, _misc: &MiscDeviceRegistration<Self>) -> Result {
-        Ok(())
+    fn open(_file: &File, _misc: &MiscDeviceRegistration<Self>) -> Result<KBox<Limits>> {
+        Ok(KBox::new(limits(), GFP_KERNEL)?)
     }
 
-    fn ioctl(_device: (), _file: &File, cmd: u32, arg: usize) -> Result<isize> {
+    fn ioctl(limits: &Limits, _file: &File, cmd: u32, arg: usize) -> Result<isize> {
         if cmd != FIDEDUPE_IOC_DEDUPE_RANGE {
             return Err(ENOTTY);
         }
-        let result = request::dedupe_ioctl(arg, limits(), &CallingTask, &STATS);
+        let result = request::dedupe_ioctl(arg, *limits, &CallingTask, &STATS);
         STATS.record_call(result);
         result.map(|()| 0)
     }
