@@ -9,10 +9,18 @@
 //! kernel's exported functions, and through the C helpers of `glue.c` for
 //! what Rust cannot reach (`current`'s credentials and signals,
 //! `i_size_read()`'s barrier, the LSM hook).
+//!
+//! The small methods are `#[inline(always)]`: they stand for those inline
+//! functions, one or two loads each, and at `opt-level=s` (the kernel's
+//! `CONFIG_CC_OPTIMIZE_FOR_SIZE`) rustc otherwise calls each one out of
+//! line, a dozen calls on every ioctl.
 
 use kernel::{
     bindings,
-    ffi::c_ulong,
+    ffi::{
+        c_int,
+        c_ulong, //
+    },
     prelude::*,
     types::NotThreadSafe, //
 };
@@ -59,6 +67,18 @@ mod glue {
 const FMODE_READ: bindings::fmode_t = 1 << 0;
 /// `FMODE_WRITE` of `linux/fs.h`, checked like [`FMODE_READ`].
 const FMODE_WRITE: bindings::fmode_t = 1 << 1;
+
+/// `kernel::error::to_result()`, inlined: that one is an out-of-line call
+/// from this crate, made here after each kernel function a call passes
+/// through (`remap_verify_area()`, `mnt_want_write_file()`, the LSM hook).
+#[inline(always)]
+fn errno_result(ret: c_int) -> Result {
+    if ret < 0 {
+        Err(Error::from_errno(ret))
+    } else {
+        Ok(())
+    }
+}
 
 /// A file resolved from a descriptor of the calling task, held as
 /// `fs/ioctl.c` holds the files of `FIDEDUPERANGE`: with `fdget()`.
@@ -138,11 +158,13 @@ impl OpenFile {
         }
     }
 
+    #[inline(always)]
     fn as_ptr(&self) -> *mut bindings::file {
         (self.fd.word & !FD_FLAGS) as *mut bindings::file
     }
 
     /// The file's `f_mode`.
+    #[inline(always)]
     fn f_mode(&self) -> bindings::fmode_t {
         // SAFETY: `as_ptr()` is a valid file (type invariant).  Read once,
         // as `READ_ONCE()` would: a few of its flags may change while the
@@ -151,6 +173,7 @@ impl OpenFile {
     }
 
     /// The file's inode, `file_inode()`.
+    #[inline(always)]
     fn inode(&self) -> *mut bindings::inode {
         // SAFETY: `as_ptr()` is a valid file (type invariant), whose
         // `f_inode` is set at open and never changes.
@@ -158,6 +181,7 @@ impl OpenFile {
     }
 
     /// The inode's `i_mode`.
+    #[inline(always)]
     fn inode_mode(&self) -> bindings::umode_t {
         // SAFETY: The inode of a file we hold is valid while we hold it
         // (type invariant).  Read once, as `READ_ONCE()` would: its type
@@ -166,6 +190,7 @@ impl OpenFile {
     }
 
     /// The inode's `i_flags` (`S_IMMUTABLE`, `S_SWAPFILE`, ...).
+    #[inline(always)]
     fn inode_flags(&self) -> u32 {
         // SAFETY: The inode of a file we hold is valid while we hold it
         // (type invariant).  Read once, as `READ_ONCE()` would:
@@ -177,13 +202,14 @@ impl OpenFile {
     /// Asks the LSMs whether the caller may issue `FIDEDUPERANGE` with
     /// `arg` on this file: the `security_file_ioctl()` call `fs/ioctl.c`
     /// makes before it runs the ioctl.
+    #[inline(always)]
     pub(crate) fn check_fideduperange_ioctl(&self, arg: u64) -> Result {
         // `arg` is a user address; the hook only passes it on.
         let arg = usize::try_from(arg).map_err(|_| EFAULT)?;
         // SAFETY: `as_ptr()` is a valid file (type invariant), and the
         // hook may be called on any open file in process context.
         let ret = unsafe { glue::fidedupe_security_fideduperange(self.as_ptr(), arg) };
-        kernel::error::to_result(ret)
+        errno_result(ret)
     }
 }
 
@@ -199,10 +225,12 @@ impl Drop for OpenFile {
 }
 
 impl FileFacts for OpenFile {
+    #[inline(always)]
     fn is_readable(&self) -> bool {
         self.f_mode() & FMODE_READ != 0
     }
 
+    #[inline(always)]
     fn kind(&self) -> FileKind {
         match u32::from(self.inode_mode()) & bindings::S_IFMT {
             bindings::S_IFREG => FileKind::Regular,
@@ -211,6 +239,7 @@ impl FileFacts for OpenFile {
         }
     }
 
+    #[inline(always)]
     fn can_remap(&self) -> bool {
         // SAFETY: `f_op` of an open, non-`O_PATH` file points to the
         // filesystem's static operations and does not change while the file
@@ -218,33 +247,39 @@ impl FileFacts for OpenFile {
         unsafe { (*(*self.as_ptr()).f_op).remap_file_range.is_some() }
     }
 
+    #[inline(always)]
     fn is_swapfile(&self) -> bool {
         // `IS_SWAPFILE()`: always false without swap support.
         cfg!(CONFIG_SWAP) && self.inode_flags() & bindings::S_SWAPFILE != 0
     }
 
+    #[inline(always)]
     fn is_immutable(&self) -> bool {
         self.inode_flags() & bindings::S_IMMUTABLE != 0
     }
 }
 
 impl DedupePermission for OpenFile {
+    #[inline(always)]
     fn caller_is_admin(&self) -> bool {
         // SAFETY: `capable()` may be called from process context with any
         // capability number, and `CAP_SYS_ADMIN` is one.
         unsafe { bindings::capable(bindings::CAP_SYS_ADMIN as i32) }
     }
 
+    #[inline(always)]
     fn is_open_for_write(&self) -> bool {
         self.f_mode() & FMODE_WRITE != 0
     }
 
+    #[inline(always)]
     fn caller_owns(&self) -> bool {
         // SAFETY: `as_ptr()` is a valid file with an inode and a mount
         // (type invariant), and the helper reads the current task's creds.
         unsafe { glue::fidedupe_caller_owns(self.as_ptr()) }
     }
 
+    #[inline(always)]
     fn caller_may_write(&self) -> bool {
         // SAFETY: As for `caller_owns()`; `inode_permission()` may sleep,
         // and we are in process context (an ioctl).
@@ -268,6 +303,7 @@ impl Drop for MountWriteAccess<'_> {
 impl RemapFile for OpenFile {
     type WriteAccess<'a> = MountWriteAccess<'a>;
 
+    #[inline(always)]
     fn size(&self) -> Result<u64> {
         // SAFETY: `as_ptr()` is a valid file with an inode (type invariant).
         let size = unsafe { glue::fidedupe_i_size_read(self.as_ptr()) };
@@ -275,6 +311,7 @@ impl RemapFile for OpenFile {
         u64::try_from(size).map_err(|_| EIO)
     }
 
+    #[inline(always)]
     fn block_size(&self) -> u64 {
         // `i_blocksize()`.
         // SAFETY: The inode of a file we hold is valid (type invariant);
@@ -283,16 +320,19 @@ impl RemapFile for OpenFile {
         1u64.checked_shl(u32::from(bits)).unwrap_or(0)
     }
 
+    #[inline(always)]
     fn same_fs(&self, other: &Self) -> bool {
         // SAFETY: The inodes of files we hold are valid (type invariant),
         // and an inode's `i_sb` never changes.
         unsafe { (*self.inode()).i_sb == (*other.inode()).i_sb }
     }
 
+    #[inline(always)]
     fn same_inode(&self, other: &Self) -> bool {
         self.inode() == other.inode()
     }
 
+    #[inline(always)]
     fn verify_area(&self, range: FileRange, write: bool) -> Result {
         // SAFETY: `as_ptr()` is a valid file (type invariant), and the
         // offset and length are non-negative `loff_t`s whose sum fits
@@ -300,14 +340,15 @@ impl RemapFile for OpenFile {
         let ret = unsafe {
             bindings::remap_verify_area(self.as_ptr(), range.loff_offset(), range.loff_len(), write)
         };
-        kernel::error::to_result(ret)
+        errno_result(ret)
     }
 
+    #[inline(always)]
     fn want_write(&self) -> Result<MountWriteAccess<'_>> {
         // SAFETY: `as_ptr()` is a valid file (type invariant); on success
         // the access is released by `MountWriteAccess::drop`.
         let ret = unsafe { bindings::mnt_want_write_file(self.as_ptr()) };
-        kernel::error::to_result(ret)?;
+        errno_result(ret)?;
         Ok(MountWriteAccess(self))
     }
 
@@ -344,6 +385,7 @@ impl RemapFile for OpenFile {
 pub(crate) struct CallingTask;
 
 impl Caller for CallingTask {
+    #[inline(always)]
     fn fatal_signal_pending(&self) -> bool {
         // SAFETY: Reading `current`'s pending signals is always valid in
         // process context.
