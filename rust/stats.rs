@@ -4,14 +4,18 @@
 //! `/sys/kernel/debug/fidedupe/stats`, one `name value` pair a line.
 //!
 //! Plain relaxed atomics: no lock is shared between callers.  Each event
-//! adds to one counter of its kind (a call succeeds or fails, a
-//! destination is the same, differs or fails), and the totals are summed
-//! when the file is read, so a call of one destination of length 0 costs
-//! two atomic additions, not four.
+//! adds to one counter, that of its outcome: a call succeeded or failed
+//! with an errno, a destination is the same, differs or failed with an
+//! errno (plus the bytes it deduped, if any).  The totals the file shows
+//! (`calls`, `calls_failed`, `calls_interrupted`, `destinations`, each
+//! `errors_*`) are summed from those when it is read, so a call of one
+//! destination costs two atomic additions, where a counter per line cost
+//! three to five.
 
 use core::fmt;
 
 use kernel::{
+    bindings,
     prelude::*,
     sync::atomic::{
         Atomic,
@@ -25,34 +29,50 @@ use crate::rules::{
     STATUS_SAME, //
 };
 
-/// The errnos counted by name; any other lands in `errors_other`.
-const COUNTED_ERRNOS: [(Error, &str); 12] = [
-    (EBADF, "EBADF"),
-    (EINVAL, "EINVAL"),
-    (EISDIR, "EISDIR"),
-    (EOPNOTSUPP, "EOPNOTSUPP"),
-    (ETXTBSY, "ETXTBSY"),
-    (EPERM, "EPERM"),
-    (EACCES, "EACCES"),
-    (EXDEV, "EXDEV"),
-    (EROFS, "EROFS"),
-    (EFAULT, "EFAULT"),
-    (EINTR, "EINTR"),
-    (ENOMEM, "ENOMEM"),
+/// The errnos counted by name (as negative errnos, as a destination's
+/// status holds them); any other lands in `errors_other`.
+const COUNTED_ERRNOS: [(i32, &str); 12] = [
+    (-(bindings::EBADF as i32), "EBADF"),
+    (-(bindings::EINVAL as i32), "EINVAL"),
+    (-(bindings::EISDIR as i32), "EISDIR"),
+    (-(bindings::EOPNOTSUPP as i32), "EOPNOTSUPP"),
+    (-(bindings::ETXTBSY as i32), "ETXTBSY"),
+    (-(bindings::EPERM as i32), "EPERM"),
+    (-(bindings::EACCES as i32), "EACCES"),
+    (-(bindings::EXDEV as i32), "EXDEV"),
+    (-(bindings::EROFS as i32), "EROFS"),
+    (-(bindings::EFAULT as i32), "EFAULT"),
+    (-(bindings::EINTR as i32), "EINTR"),
+    (-(bindings::ENOMEM as i32), "ENOMEM"),
 ];
+
+/// The slot of [`ErrorCounts`] for `errno`: its place in
+/// [`COUNTED_ERRNOS`], or the last one, `errors_other`.
+fn error_slot(errno: i32) -> usize {
+    COUNTED_ERRNOS
+        .iter()
+        .position(|&(counted, _)| counted == errno)
+        .unwrap_or(COUNTED_ERRNOS.len())
+}
+
+/// The slot of `EINTR`, which `calls_interrupted` shows.
+const EINTR_SLOT: usize = 10;
+const _: () = assert!(COUNTED_ERRNOS[EINTR_SLOT].0 == -(bindings::EINTR as i32));
+
+/// Failures counted by errno: [`COUNTED_ERRNOS`]'s, then every other.
+type ErrorCounts = [Atomic<u64>; COUNTED_ERRNOS.len() + 1];
 
 /// Counters of calls and destinations.
 pub(crate) struct Stats {
     calls_succeeded: Atomic<u64>,
     calls_fideduperange: Atomic<u64>,
-    calls_failed: Atomic<u64>,
-    calls_interrupted: Atomic<u64>,
-    destinations_failed: Atomic<u64>,
+    /// Calls that failed, by errno.
+    call_errors: ErrorCounts,
     destinations_same: Atomic<u64>,
     destinations_differs: Atomic<u64>,
+    /// Destinations that failed, by errno.
+    destination_errors: ErrorCounts,
     bytes_deduped: Atomic<u64>,
-    errors: [Atomic<u64>; COUNTED_ERRNOS.len()],
-    errors_other: Atomic<u64>,
 }
 
 impl Stats {
@@ -61,38 +81,20 @@ impl Stats {
         Self {
             calls_succeeded: Atomic::new(0),
             calls_fideduperange: Atomic::new(0),
-            calls_failed: Atomic::new(0),
-            calls_interrupted: Atomic::new(0),
-            destinations_failed: Atomic::new(0),
+            call_errors: [const { Atomic::new(0) }; COUNTED_ERRNOS.len() + 1],
             destinations_same: Atomic::new(0),
             destinations_differs: Atomic::new(0),
+            destination_errors: [const { Atomic::new(0) }; COUNTED_ERRNOS.len() + 1],
             bytes_deduped: Atomic::new(0),
-            errors: [const { Atomic::new(0) }; COUNTED_ERRNOS.len()],
-            errors_other: Atomic::new(0),
         }
-    }
-
-    fn count_error(&self, err: Error) {
-        match COUNTED_ERRNOS.iter().position(|(e, _)| *e == err) {
-            Some(i) => self.errors[i].fetch_add(1, Relaxed),
-            None => self.errors_other.fetch_add(1, Relaxed),
-        };
     }
 
     /// Records the end of one call.
     pub(crate) fn record_call(&self, result: Result) {
         match result {
-            Ok(()) => {
-                self.calls_succeeded.fetch_add(1, Relaxed);
-            }
-            Err(err) => {
-                self.calls_failed.fetch_add(1, Relaxed);
-                if err == EINTR {
-                    self.calls_interrupted.fetch_add(1, Relaxed);
-                }
-                self.count_error(err);
-            }
-        }
+            Ok(()) => self.calls_succeeded.fetch_add(1, Relaxed),
+            Err(err) => self.call_errors[error_slot(err.to_errno())].fetch_add(1, Relaxed),
+        };
     }
 
     /// Records that a call came through `FIDEDUPERANGE` (the livepatch)
@@ -107,36 +109,37 @@ impl Stats {
             self.bytes_deduped.fetch_add(outcome.bytes_deduped, Relaxed);
         }
         match outcome.status {
-            STATUS_SAME => {
-                self.destinations_same.fetch_add(1, Relaxed);
-            }
-            STATUS_DIFFERS => {
-                self.destinations_differs.fetch_add(1, Relaxed);
-            }
-            errno => {
-                self.destinations_failed.fetch_add(1, Relaxed);
-                self.count_error(Error::from_errno(errno));
-            }
-        }
+            STATUS_SAME => self.destinations_same.fetch_add(1, Relaxed),
+            STATUS_DIFFERS => self.destinations_differs.fetch_add(1, Relaxed),
+            errno => self.destination_errors[error_slot(errno)].fetch_add(1, Relaxed),
+        };
     }
+}
+
+/// The sum of some counters, each read on its own, as every line is.
+fn sum<'a>(counters: impl IntoIterator<Item = &'a Atomic<u64>>) -> u64 {
+    counters.into_iter().fold(0, |total, counter| {
+        total.wrapping_add(counter.load(Relaxed))
+    })
 }
 
 impl fmt::Debug for Stats {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let count = |counter: &Atomic<u64>| counter.load(Relaxed);
-        let calls_failed = count(&self.calls_failed);
+        let calls_failed = sum(&self.call_errors);
         let same = count(&self.destinations_same);
         let differs = count(&self.destinations_differs);
-        // The totals: one addition each, read apart from their parts.
-        let calls = count(&self.calls_succeeded).wrapping_add(calls_failed);
-        let destinations = same
-            .wrapping_add(differs)
-            .wrapping_add(count(&self.destinations_failed));
+        let destinations = sum(&self.destination_errors)
+            .wrapping_add(same)
+            .wrapping_add(differs);
         let rows = [
-            ("calls", calls),
+            (
+                "calls",
+                calls_failed.wrapping_add(count(&self.calls_succeeded)),
+            ),
             ("calls_fideduperange", count(&self.calls_fideduperange)),
             ("calls_failed", calls_failed),
-            ("calls_interrupted", count(&self.calls_interrupted)),
+            ("calls_interrupted", count(&self.call_errors[EINTR_SLOT])),
             ("destinations", destinations),
             ("destinations_same", same),
             ("destinations_differs", differs),
@@ -145,10 +148,12 @@ impl fmt::Debug for Stats {
         for (name, value) in rows {
             writeln!(f, "{name} {value}")?;
         }
-        for ((_, name), counter) in COUNTED_ERRNOS.iter().zip(&self.errors) {
-            writeln!(f, "errors_{name} {}", counter.load(Relaxed))?;
+        let counts = self.call_errors.iter().zip(&self.destination_errors);
+        for (slot, (call, dest)) in counts.enumerate() {
+            let name = COUNTED_ERRNOS.get(slot).map_or("other", |&(_, name)| name);
+            writeln!(f, "errors_{name} {}", count(call).wrapping_add(count(dest)))?;
         }
-        writeln!(f, "errors_other {}", self.errors_other.load(Relaxed))
+        Ok(())
     }
 }
 
@@ -161,5 +166,54 @@ pub(crate) struct StatsView;
 impl fmt::Debug for StatsView {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         STATS.fmt(f)
+    }
+}
+
+#[kunit_tests(fidedupe_stats)]
+mod tests {
+    use super::*;
+    use kernel::str::CString;
+
+    #[test]
+    fn totals_are_summed_from_outcomes() -> Result {
+        let stats = Stats::new();
+        stats.record_call(Ok(()));
+        stats.record_call(Err(EINTR));
+        stats.record_call(Err(ENOSPC));
+        stats.record_fideduperange_call();
+        let same = DestOutcome {
+            status: STATUS_SAME,
+            bytes_deduped: 4096,
+        };
+        let differs = DestOutcome {
+            status: STATUS_DIFFERS,
+            bytes_deduped: 0,
+        };
+        stats.record_destination(&same);
+        stats.record_destination(&differs);
+        stats.record_destination(&DestOutcome::failed(EINTR));
+        stats.record_destination(&DestOutcome::failed(EBADF));
+
+        let text = CString::try_from_fmt(fmt!("{stats:?}"))?;
+        let text = text.to_str()?;
+        let expected = [
+            "calls 3",
+            "calls_fideduperange 1",
+            "calls_failed 2",
+            "calls_interrupted 1",
+            "destinations 4",
+            "destinations_same 1",
+            "destinations_differs 1",
+            "bytes_deduped 4096",
+            "errors_EBADF 1",
+            "errors_EINVAL 0",
+            "errors_EINTR 2",
+            "errors_other 1",
+        ];
+        for line in expected {
+            assert_eq!(text.lines().find(|&shown| shown == line), Some(line));
+        }
+        assert_eq!(text.lines().count(), 8 + COUNTED_ERRNOS.len() + 1);
+        Ok(())
     }
 }
