@@ -182,6 +182,7 @@ impl UserRecords {
 }
 
 impl DestRecords for UserRecords {
+    #[inline(always)]
     fn read_next(&mut self) -> Result<RangeInfo> {
         if self.next == self.filled {
             return self.read_ahead();
@@ -195,6 +196,7 @@ impl DestRecords for UserRecords {
         Ok(info)
     }
 
+    #[inline(always)]
     fn write_back(&mut self, info: &RangeInfo) -> Result {
         self.writer.write(info)
     }
@@ -207,12 +209,14 @@ struct KernelRecords<'a> {
 }
 
 impl DestRecords for KernelRecords<'_> {
+    #[inline(always)]
     fn read_next(&mut self) -> Result<RangeInfo> {
         let info = *self.infos.get(self.next).ok_or(EINVAL)?;
         self.next += 1;
         Ok(info)
     }
 
+    #[inline(always)]
     fn write_back(&mut self, info: &RangeInfo) -> Result {
         let slot = self
             .next
@@ -227,6 +231,7 @@ impl DestRecords for KernelRecords<'_> {
 /// The checks both entry points make before any record: the header's
 /// reserved fields, then the source and its range.  Returns the range
 /// every destination is checked against and deduped with.
+#[inline(always)]
 fn check_request(src: &OpenFile, header: &RangeHeader, limits: Limits) -> Result<FileRange> {
     header.check_reserved()?;
     engine::check_source(
@@ -243,6 +248,7 @@ fn check_request(src: &OpenFile, header: &RangeHeader, limits: Limits) -> Result
 /// A failure of the call itself (a fault, a fatal signal) is returned; a
 /// failure of one destination is written to its `status` and the others
 /// go on.
+#[inline(always)]
 fn dedupe_records(
     src: &OpenFile,
     src_range: FileRange,

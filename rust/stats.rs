@@ -90,6 +90,7 @@ impl Stats {
     }
 
     /// Records the end of one call.
+    #[inline(always)]
     pub(crate) fn record_call(&self, result: Result) {
         match result {
             Ok(()) => self.calls_succeeded.fetch_add(1, Relaxed),
@@ -104,6 +105,7 @@ impl Stats {
     }
 
     /// Records the outcome of one destination.
+    #[inline(always)]
     pub(crate) fn record_destination(&self, outcome: &DestOutcome) {
         if outcome.bytes_deduped != 0 {
             self.bytes_deduped.fetch_add(outcome.bytes_deduped, Relaxed);
