@@ -9,8 +9,8 @@
 //! errno (plus the bytes it deduped, if any).  The totals the file shows
 //! (`calls`, `calls_failed`, `calls_interrupted`, `destinations`, each
 //! `errors_*`) are summed from those when it is read, so a call of one
-//! destination costs two atomic additions, where a counter per line cost
-//! three to five.
+//! destination costs two atomic additions (three if it deduped bytes),
+//! where a counter per line cost four or five.
 
 use core::fmt;
 
