@@ -2,8 +2,10 @@
 /*
  * fidedupe: C glue for static inline kernel helpers and macros that have
  * no Rust binding and that Rust cannot read itself: current's signals and
- * credentials, i_size_read()'s barrier, the LSM hook.  Each function is a
- * single expression; the rules that use them live in the Rust crate.
+ * credentials, i_size_read()'s barrier, the LSM hook, and user access
+ * windows (unsafe_get_user() and unsafe_put_user()).  Each function is a
+ * single expression or a plain copy; the rules that use them live in the
+ * Rust crate.
  * Also the export of the crate's vfs_dedupe_file_range() entry point, and
  * build-time checks of constants rust/file.rs copies.
  */
@@ -13,6 +15,8 @@
 #include <linux/sched/signal.h>
 #include <linux/cred.h>
 #include <linux/security.h>
+#include <linux/uaccess.h>
+#include <linux/fault-inject-usercopy.h>
 
 #include "glue.h"
 #include "fidedupe.h"
@@ -59,4 +63,103 @@ bool fidedupe_caller_may_write(const struct file *file)
 int fidedupe_security_fideduperange(struct file *file, unsigned long arg)
 {
 	return security_file_ioctl(file, FIDEDUPERANGE, arg);
+}
+
+/*
+ * Each helper below is one user access window where a copy_from_user() or
+ * copy_to_user() would be one call, and is one site of fault injection as
+ * such a copy is (should_fail_usercopy(), Documentation/fault-injection/),
+ * so a fail-nth sweep still reaches every user access of a call.
+ */
+
+/*
+ * Reads up to @n records at @src inside an open user read access, the
+ * input fields only: the result fields are set to zero, as mainline
+ * pre-formats them.  Returns how many records were read whole.
+ */
+static __always_inline unsigned int
+get_range_infos(struct file_dedupe_range_info *dst,
+		const struct file_dedupe_range_info __user *src, unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		unsafe_get_user(dst[i].dest_fd, &src[i].dest_fd, fault);
+		unsafe_get_user(dst[i].dest_offset, &src[i].dest_offset, fault);
+		unsafe_get_user(dst[i].reserved, &src[i].reserved, fault);
+		dst[i].bytes_deduped = 0;
+		dst[i].status = 0;
+	}
+fault:
+	return i;
+}
+
+/*
+ * Reads the fixed part of the struct file_dedupe_range at @src into
+ * @header (its info[] is not touched) and, in the same user access, the
+ * first records it counts, at most @max, into @infos: one stac/clac pair
+ * where a copy_from_user() each would take two.  Returns how many records
+ * were read whole (fewer than asked if one faults), or -EFAULT if the
+ * header cannot be read.
+ */
+int fidedupe_read_range_head(struct file_dedupe_range *header,
+			     struct file_dedupe_range_info *infos,
+			     unsigned int max,
+			     const struct file_dedupe_range __user *src)
+{
+	unsigned int n;
+
+	if (should_fail_usercopy() ||
+	    !user_read_access_begin(src, sizeof(*src)))
+		return -EFAULT;
+	unsafe_get_user(header->src_offset, &src->src_offset, efault);
+	unsafe_get_user(header->src_length, &src->src_length, efault);
+	unsafe_get_user(header->dest_count, &src->dest_count, efault);
+	unsafe_get_user(header->reserved1, &src->reserved1, efault);
+	unsafe_get_user(header->reserved2, &src->reserved2, efault);
+	n = min_t(unsigned int, header->dest_count, max);
+	if (!access_ok(src->info, array_size(n, sizeof(*src->info))))
+		n = 0;
+	n = get_range_infos(infos, src->info, n);
+	user_read_access_end();
+	return n;
+efault:
+	user_read_access_end();
+	return -EFAULT;
+}
+
+/*
+ * Reads up to @n records at @src into @infos in one user access.  Returns
+ * how many were read whole: fewer than @n if one faults, 0 if the first
+ * does.
+ */
+unsigned int fidedupe_read_range_infos(struct file_dedupe_range_info *infos,
+				       unsigned int n,
+				       const struct file_dedupe_range_info __user *src)
+{
+	if (should_fail_usercopy() ||
+	    !user_read_access_begin(src, array_size(n, sizeof(*src))))
+		return 0;
+	n = get_range_infos(infos, src, n);
+	user_read_access_end();
+	return n;
+}
+
+/* Writes @info, all of it as mainline does, to @dst in one user access. */
+int fidedupe_write_range_info(struct file_dedupe_range_info __user *dst,
+			      const struct file_dedupe_range_info *info)
+{
+	if (should_fail_usercopy() ||
+	    !user_write_access_begin(dst, sizeof(*dst)))
+		return -EFAULT;
+	unsafe_put_user(info->dest_fd, &dst->dest_fd, efault);
+	unsafe_put_user(info->dest_offset, &dst->dest_offset, efault);
+	unsafe_put_user(info->bytes_deduped, &dst->bytes_deduped, efault);
+	unsafe_put_user(info->status, &dst->status, efault);
+	unsafe_put_user(info->reserved, &dst->reserved, efault);
+	user_write_access_end();
+	return 0;
+efault:
+	user_write_access_end();
+	return -EFAULT;
 }

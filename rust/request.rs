@@ -6,28 +6,28 @@
 //! (`FIDEDUPE_IOC_DEDUPE_RANGE`), and the kernel's copy of the records for
 //! `FIDEDUPERANGE` itself when the livepatch routes it here.
 //!
-//! Through `/dev/fidedupe`, records are read a few at a time into a fixed
-//! buffer and each is written back once its destination is done, so the
-//! kernel memory a call uses does not depend on `dest_count`, and
+//! Through `/dev/fidedupe`, records are read eight at a time into a fixed
+//! buffer (the first ones with the header, in the same user access) and
+//! each is written back once its destination is done, so the kernel
+//! memory a call uses does not depend on `dest_count`, and
 //! mainline's `PAGE_SIZE` limit on the copy-in does not apply.  Through
 //! `FIDEDUPERANGE`, `fs/ioctl.c` has already copied the array in (and
 //! applied that limit) and copies it back out.
 
-use core::mem::size_of;
+use core::mem::{
+    size_of,
+    MaybeUninit, //
+};
 
 use kernel::{
     bindings,
+    ffi::c_uint,
     ioctl::_IOW,
     prelude::*,
-    transmute::{
-        AsBytes,
-        FromBytes, //
-    },
+    transmute::FromBytes,
     uaccess::{
         UserPtr,
-        UserSlice,
-        UserSliceReader,
-        UserSliceWriter, //
+        UserSlice, //
     },
 };
 
@@ -86,33 +86,39 @@ struct RangeInfo {
     reserved: u32,
 }
 
-// The layouts must match the kernel's own definitions byte for byte.
+/// Whether field `$field` is at the same offset in `$ours` and `$theirs`.
+macro_rules! same_offset {
+    ($ours:ty, $theirs:ty, $field:ident) => {
+        core::mem::offset_of!($ours, $field) == core::mem::offset_of!($theirs, $field)
+    };
+}
+
+// The layouts must match the kernel's own definitions byte for byte: the
+// helpers of `rust/glue.c` read and write them as those.
 const _: () = {
+    use bindings::{
+        file_dedupe_range as Range,
+        file_dedupe_range_info as Info, //
+    };
     assert!(size_of::<FidedupeArgs>() == 24);
-    assert!(size_of::<RangeHeader>() == size_of::<bindings::file_dedupe_range>());
-    assert!(size_of::<RangeInfo>() == size_of::<bindings::file_dedupe_range_info>());
-    assert!(core::mem::offset_of!(bindings::file_dedupe_range, info) == size_of::<RangeHeader>());
-    assert!(
-        core::mem::offset_of!(RangeInfo, bytes_deduped)
-            == core::mem::offset_of!(bindings::file_dedupe_range_info, bytes_deduped)
-    );
-    assert!(
-        core::mem::offset_of!(RangeInfo, status)
-            == core::mem::offset_of!(bindings::file_dedupe_range_info, status)
-    );
+    assert!(size_of::<RangeHeader>() == size_of::<Range>());
+    assert!(core::mem::offset_of!(Range, info) == size_of::<RangeHeader>());
+    assert!(same_offset!(RangeHeader, Range, src_offset));
+    assert!(same_offset!(RangeHeader, Range, src_length));
+    assert!(same_offset!(RangeHeader, Range, dest_count));
+    assert!(same_offset!(RangeHeader, Range, reserved1));
+    assert!(same_offset!(RangeHeader, Range, reserved2));
+    assert!(size_of::<RangeInfo>() == size_of::<Info>());
+    assert!(same_offset!(RangeInfo, Info, dest_fd));
+    assert!(same_offset!(RangeInfo, Info, dest_offset));
+    assert!(same_offset!(RangeInfo, Info, bytes_deduped));
+    assert!(same_offset!(RangeInfo, Info, status));
+    assert!(same_offset!(RangeInfo, Info, reserved));
 };
 
 // SAFETY: Plain integers without padding (checked above); any bit pattern is
 // a valid value.
 unsafe impl FromBytes for FidedupeArgs {}
-// SAFETY: Plain integers without padding (checked above); any bit pattern is
-// a valid value.
-unsafe impl FromBytes for RangeHeader {}
-// SAFETY: Plain integers without padding (checked above); any bit pattern is
-// a valid value.
-unsafe impl FromBytes for RangeInfo {}
-// SAFETY: Plain integers without padding: every byte is initialised.
-unsafe impl AsBytes for RangeInfo {}
 
 /// The ioctl magic of `include/uapi/fidedupe.h`: unassigned in
 /// `Documentation/userspace-api/ioctl/ioctl-number.rst`.
@@ -131,53 +137,150 @@ trait DestRecords {
     fn write_back(&mut self, info: &RangeInfo) -> Result;
 }
 
-/// Records read from user memory with one copy while that many are left.
-const RECORDS_PER_COPY: usize = 8;
+/// The C helpers of `rust/glue.c` that read and write a
+/// `struct file_dedupe_range` in user memory, each in one user access
+/// window (`unsafe_get_user()`, `unsafe_put_user()`) where the kernel
+/// crate's `UserSlice` would make a `copy_from_user()` or `copy_to_user()`
+/// per structure: one window for the header and the first records, one for
+/// each further batch, one for each write-back.
+mod glue {
+    use kernel::ffi::{
+        c_int,
+        c_uint, //
+    };
+    use kernel::uaccess::UserPtr;
 
-/// The records in user memory: read [`RECORDS_PER_COPY`] at a time into a
-/// fixed buffer, so the call's memory does not grow with `dest_count`, and
-/// each written back once its destination is done.
+    use super::{
+        RangeHeader,
+        RangeInfo, //
+    };
+
+    extern "C" {
+        pub(super) fn fidedupe_read_range_head(
+            header: *mut RangeHeader,
+            infos: *mut RangeInfo,
+            max: c_uint,
+            src: UserPtr,
+        ) -> c_int;
+        pub(super) fn fidedupe_read_range_infos(
+            infos: *mut RangeInfo,
+            n: c_uint,
+            src: UserPtr,
+        ) -> c_uint;
+        pub(super) fn fidedupe_write_range_info(dst: UserPtr, info: *const RangeInfo) -> c_int;
+    }
+}
+
+/// Records read from user memory in one user access while that many are
+/// left.
+const RECORDS_PER_READ: usize = 8;
+
+/// The records in user memory: read [`RECORDS_PER_READ`] at a time into a
+/// fixed buffer, the first ones with the header, so the call's memory does
+/// not grow with `dest_count`, and each written back once its destination
+/// is done.
+///
+/// A read stops at a record that faults: the records before it are
+/// returned, and the next read starts at it, so its fault is reported once
+/// every record before it is processed and written back.
+///
+/// # Invariants
+///
+/// `batch[..filled]` is initialised, `next <= filled <= RECORDS_PER_READ`.
 struct UserRecords {
-    reader: UserSliceReader,
-    writer: UserSliceWriter,
-    /// The read-ahead buffer, made (zeroed) by the first copy of a whole
-    /// batch: a call with fewer records never pays for clearing it.
-    batch: Option<[RangeInfo; RECORDS_PER_COPY]>,
-    /// Records read and not yet returned: `batch[next..filled]`.
+    /// The user address of the first record.
+    infos_addr: usize,
+    /// The records in the array.
+    dest_count: usize,
+    /// Records read from user memory so far.
+    read: usize,
+    /// Records returned so far: the last one returned is the one written
+    /// back next.
+    returned: usize,
+    /// The records read and not yet returned: `batch[next..filled]`.
+    batch: [MaybeUninit<RangeInfo>; RECORDS_PER_READ],
     next: usize,
     filled: usize,
 }
 
 impl UserRecords {
-    fn new(reader: UserSliceReader, writer: UserSliceWriter) -> Self {
+    /// No records, an empty buffer: left uninitialised, never cleared.
+    fn new() -> Self {
         Self {
-            reader,
-            writer,
-            batch: None,
+            infos_addr: 0,
+            dest_count: 0,
+            read: 0,
+            returned: 0,
+            batch: [const { MaybeUninit::uninit() }; RECORDS_PER_READ],
             next: 0,
             filled: 0,
         }
     }
 
-    /// Reads ahead: the next [`RECORDS_PER_COPY`] records with one copy if
-    /// that many are left and readable, returning the first; else the next
-    /// record alone.  So a fault is still reported at the record that
-    /// faults, once those before it are processed and written back, as
-    /// with one copy per record.  A failed copy leaves the reader where it
-    /// was, and what it wrote to the buffer is never returned: refills come
-    /// only once every record in it has been.
-    fn read_ahead(&mut self) -> Result<RangeInfo> {
-        if self.reader.len() >= size_of::<[RangeInfo; RECORDS_PER_COPY]>() {
-            let batch = self
-                .batch
-                .get_or_insert([RangeInfo::default(); RECORDS_PER_COPY]);
-            if self.reader.read_slice(batch.as_bytes_mut()).is_ok() {
-                self.next = 1;
-                self.filled = RECORDS_PER_COPY;
-                return Ok(batch[0]);
-            }
+    /// Reads the header at `range_addr` and, in the same user access, as
+    /// many of its first records as the buffer holds and can be read.
+    fn read_head(&mut self, range_addr: usize) -> Result<RangeHeader> {
+        let mut header = RangeHeader::default();
+        // SAFETY: `header` is valid for writes of a header and `batch` of
+        // `RECORDS_PER_READ` records, at most what the helper writes; it
+        // accesses the user address only within a user access window, after
+        // `access_ok()`, and faults there are fixed up.
+        let read = unsafe {
+            glue::fidedupe_read_range_head(
+                &mut header,
+                self.batch.as_mut_ptr().cast(),
+                RECORDS_PER_READ as c_uint,
+                UserPtr::from_addr(range_addr),
+            )
+        };
+        let read = usize::try_from(read).map_err(|_| EFAULT)?;
+        self.infos_addr = range_addr
+            .checked_add(size_of::<RangeHeader>())
+            .ok_or(EFAULT)?;
+        self.dest_count = usize::from(header.dest_count);
+        // INVARIANT: the helper wrote whole the `read` records it returns,
+        // at most `RECORDS_PER_READ`.
+        self.filled = read.min(RECORDS_PER_READ);
+        self.read = self.filled;
+        self.next = 0;
+        Ok(header)
+    }
+
+    /// The user address of record `index`.
+    fn record_addr(&self, index: usize) -> Result<UserPtr> {
+        index
+            .checked_mul(size_of::<RangeInfo>())
+            .and_then(|offset| self.infos_addr.checked_add(offset))
+            .map(UserPtr::from_addr)
+            .ok_or(EFAULT)
+    }
+
+    /// Reads the next records, as many as are left, fit and can be read:
+    /// `EFAULT` if the first of them cannot.  Called once every record
+    /// read before has been returned.
+    fn refill(&mut self) -> Result {
+        let wanted = self
+            .dest_count
+            .saturating_sub(self.read)
+            .min(RECORDS_PER_READ);
+        let src = self.record_addr(self.read)?;
+        // SAFETY: `batch` is valid for writes of `RECORDS_PER_READ` records,
+        // at least `wanted`, the most the helper writes; it accesses the
+        // user address only within a user access window, after
+        // `access_ok()`, and faults there are fixed up.
+        let read = unsafe {
+            glue::fidedupe_read_range_infos(self.batch.as_mut_ptr().cast(), wanted as c_uint, src)
+        };
+        let read = (read as usize).min(wanted);
+        if read == 0 {
+            return Err(EFAULT);
         }
-        self.reader.read()
+        // INVARIANT: the helper wrote the `read` records it returns whole,
+        // at most `wanted`, which is at most `RECORDS_PER_READ`.
+        self.filled = read;
+        self.next = 0;
+        self.read += read;
+        Ok(())
     }
 }
 
@@ -185,20 +288,31 @@ impl DestRecords for UserRecords {
     #[inline(always)]
     fn read_next(&mut self) -> Result<RangeInfo> {
         if self.next == self.filled {
-            return self.read_ahead();
+            self.refill()?;
         }
-        let info = *self
+        let slot = self
             .batch
-            .as_ref()
-            .and_then(|batch| batch.get(self.next))
+            .get(..self.filled)
+            .and_then(|filled| filled.get(self.next))
             .ok_or(EFAULT)?;
+        // SAFETY: `slot` is below `filled`, so it is initialised (type
+        // invariant).
+        let info = unsafe { slot.assume_init() };
         self.next += 1;
+        self.returned += 1;
         Ok(info)
     }
 
     #[inline(always)]
     fn write_back(&mut self, info: &RangeInfo) -> Result {
-        self.writer.write(info)
+        let dst = self.record_addr(self.returned.checked_sub(1).ok_or(EINVAL)?)?;
+        // SAFETY: `info` is valid for reads of a record; the helper accesses
+        // the user address only within a user access window, after
+        // `access_ok()`, and faults there are fixed up.
+        match unsafe { glue::fidedupe_write_range_info(dst, info) } {
+            0 => Ok(()),
+            _ => Err(EFAULT),
+        }
     }
 }
 
@@ -308,21 +422,9 @@ pub(crate) fn dedupe_ioctl(
     src.check_fideduperange_ioctl(args.range_ptr)?;
 
     let range_addr = usize::try_from(args.range_ptr).map_err(|_| EFAULT)?;
-    let header: RangeHeader =
-        UserSlice::new(UserPtr::from_addr(range_addr), size_of::<RangeHeader>())
-            .reader()
-            .read()?;
-    let infos_addr = range_addr
-        .checked_add(size_of::<RangeHeader>())
-        .ok_or(EFAULT)?;
-    let infos = UserSlice::new(
-        UserPtr::from_addr(infos_addr),
-        usize::from(header.dest_count) * size_of::<RangeInfo>(),
-    );
+    let mut records = UserRecords::new();
+    let header = records.read_head(range_addr)?;
     let src_range = check_request(&src, &header, limits)?;
-    // The records' buffer is made only for a request that passed.
-    let (reader, writer) = infos.reader_writer();
-    let mut records = UserRecords::new(reader, writer);
     dedupe_records(
         &src,
         src_range,

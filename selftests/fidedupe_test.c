@@ -442,8 +442,9 @@ TEST_F(dedupe, src_fd_out_of_range)
 /*
  * Three destinations in a struct file_dedupe_range placed so that the
  * third record crosses from a readable page into a PROT_NONE one.
- * /dev/fidedupe reads and writes one record at a time: the first two are
- * done and written back, then reading the third faults (EFAULT).  Through
+ * /dev/fidedupe reads the first records with the header, up to the one
+ * that faults, and writes each back once done: the first two are done and
+ * written back, then reading the third faults (EFAULT).  Through
  * FIDEDUPERANGE, fs/ioctl.c copies the whole array in first, so the call
  * faults before any destination (both with and without the livepatch).
  */
@@ -493,10 +494,10 @@ TEST_F(dedupe, efault_partway_on_read)
 
 /*
  * Twenty records, the eleventh crossing into a PROT_NONE page.
- * /dev/fidedupe reads records eight at a time (rust/request.rs): the copy
- * of records 8-15 faults, and it must then read one record at a time so
- * that records 8 and 9 are still deduped and written back before the
- * eleventh faults, exactly as when every record is read alone.  Through
+ * /dev/fidedupe reads records eight at a time (rust/request.rs): the read
+ * of records 8-15 stops at the eleventh, and records 8 and 9 must still be
+ * deduped and written back before its fault is reported, exactly as when
+ * every record is read alone.  Through
  * FIDEDUPERANGE the copy-in faults before any destination.
  */
 TEST_F(dedupe, efault_partway_inside_a_read_ahead)
