@@ -85,7 +85,8 @@ lint: $(KERNEL_GOAL)
 	@cargo fmt --quiet --check --manifest-path fuzz/Cargo.toml
 	@cargo clippy --quiet --release --locked --manifest-path fuzz/Cargo.toml \
 		--target-dir $(O)/fuzz-target -- -D warnings
-	@echo "lint: rustfmt, clippy and checkpatch are clean"
+	@scripts/patches-apply.sh
+	@echo "lint: rustfmt, clippy and checkpatch are clean; every mutant and ablation applies"
 
 # The kselftests (selftests/Makefile, on the kernel tree's lib.mk): built
 # into $(O)/selftests and installed as the kernel installs selftests, with
