@@ -165,7 +165,7 @@ profile: bench-kernel $(O)/bench/fidedupe_bench
 # Where the module's extra time goes, by subtraction: the split stages with
 # the module unchanged and with each patch of bench/ablations/, which
 # removes one piece of work, ABLATION_ROUNDS rounds in one boot
-# (scripts/ablation.sh).
+# (scripts/ablation.sh); ABLATION_4K=1 adds the 4 KiB call as a stage.
 ABLATION_ROUNDS ?= 3
 ablation: bench-kernel $(O)/bench/fidedupe_bench
 	@scripts/ablation.sh $(KBENCH) $(O) $(ABLATION_ROUNDS)

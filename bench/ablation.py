@@ -13,7 +13,8 @@ import pathlib
 import statistics
 import sys
 
-STAGES = ["entry", "source", "badfd", "zerolen"]
+# The split stages in order; "4k" only in a run with ABLATION_4K=1.
+ALL_STAGES = ["entry", "source", "badfd", "zerolen", "4k"]
 
 
 def removes(patchdir, name):
@@ -61,6 +62,8 @@ def main():
             ratios[(fs, name, stage)][rnd] = run["module"] / run["native"]
     if "control" not in names:
         sys.exit("ablation.py: no control rows in " + tsv)
+    global STAGES
+    STAGES = [s for s in ALL_STAGES if any(k[3] == s for k in medians)]
 
     def med(fs, name, path, stage):
         v = medians.get((fs, name, path, stage))

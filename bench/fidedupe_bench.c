@@ -27,10 +27,12 @@
  * a killed call of PATH.
  *
  * usage: fidedupe_bench DIR FS   (DIR on a mounted btrfs or xfs; as root)
- *        fidedupe_bench DIR FS split
+ *        fidedupe_bench DIR FS split | split-4k
  *        fidedupe_bench DIR FS profile PATH STAGE CALLS
  *
- * split: the split rows alone (make ablation: one module after another).
+ * split: the split rows alone (make ablation: one module after another);
+ * split-4k: with a fifth stage, the 4 KiB call of the latency row in the
+ * same interleaving (make ablation ABLATION_4K=1).
  * profile: CALLS calls of STAGE ("4k": the 4 KiB call of the latency row;
  * "zerolen": the split's last stage) on PATH ("native" or "module"), after
  * as many unrecorded ones, with the tracer on (/sys/kernel/tracing's
@@ -153,26 +155,29 @@ static void bench_latency(const char *dir, const char *fs)
  *   entry:   reserved1 set, rejected before the source is looked at;
  *   source:  dest_count 0, the source and its range checked;
  *   badfd:   one destination whose fd is not open (walk, no file);
- *   zerolen: one destination, length 0: every check, no remap.
+ *   zerolen: one destination, length 0: every check, no remap;
+ *   4k:      (@with_4k only) one destination, 4 KiB: the whole call.
  */
-static void bench_split(const char *dir, const char *fs)
+static void bench_split(const char *dir, const char *fs, bool with_4k)
 {
-	enum { STAGES = 4, BLOCKS = 20, PER_BLOCK = 100, N = BLOCKS * PER_BLOCK };
+	enum { STAGES = 5, BLOCKS = 20, PER_BLOCK = 100, N = BLOCKS * PER_BLOCK };
 	static const char *const stage_name[STAGES] = {
-		"entry", "source", "badfd", "zerolen" };
+		"entry", "source", "badfd", "zerolen", "4k" };
+	const int stages = with_4k ? STAGES : STAGES - 1;
 	static double t[STAGES][2][N];
 	int src = file_in(dir, "split-src", 4096 * 16, 5);
 	int dst = file_in(dir, "split-dst", 4096 * 16, 5);
 	struct file_dedupe_range *r[STAGES] = {
 		range_fill(0, dst, 4096), range_fill(0, dst, 4096),
-		range_fill(1, 1000, 4096), range_fill(1, dst, 0) };
-	static const int want_ret[STAGES] = { -EINVAL, 0, -EBADF, 0 };
+		range_fill(1, 1000, 4096), range_fill(1, dst, 0),
+		range_fill(1, dst, 4096) };
+	static const int want_ret[STAGES] = { -EINVAL, 0, -EBADF, 0, 0 };
 	int bad[STAGES][2] = { { 0 } };
 	int s, b, i, p;
 
 	r[0]->reserved1 = 1;
 	for (b = 0; b < BLOCKS; b++)
-		for (s = 0; s < STAGES; s++)
+		for (s = 0; s < stages; s++)
 			for (p = 0; p < 2; p++)
 				for (i = 0; i < PER_BLOCK; i++) {
 					double t0 = now_us();
@@ -183,7 +188,7 @@ static void bench_split(const char *dir, const char *fs)
 					if (ret != want_ret[s] && !bad[s][p])
 						bad[s][p] = ret ? ret : 1;
 				}
-	for (s = 0; s < STAGES; s++)
+	for (s = 0; s < stages; s++)
 		for (p = 0; p < 2; p++)
 			printf("split\t%s\t%s\t%s\t%.2f\t%.2f\t%d\t%d\n", fs,
 			       path_name[p], stage_name[s],
@@ -640,11 +645,12 @@ static int bench_profile(const char *dir, const char *fs, const char *path_arg,
 
 int main(int argc, char **argv)
 {
-	bool split_only = argc == 4 && !strcmp(argv[3], "split");
+	bool split_4k = argc == 4 && !strcmp(argv[3], "split-4k");
+	bool split_only = split_4k || (argc == 4 && !strcmp(argv[3], "split"));
 
 	if (argc != 3 && !split_only &&
 	    !(argc == 7 && !strcmp(argv[3], "profile"))) {
-		fprintf(stderr, "usage: %s DIR FS [split | profile PATH STAGE CALLS]\n",
+		fprintf(stderr, "usage: %s DIR FS [split | split-4k | profile PATH STAGE CALLS]\n",
 			argv[0]);
 		return 2;
 	}
@@ -657,11 +663,11 @@ int main(int argc, char **argv)
 	if (argc == 7)
 		return bench_profile(argv[1], argv[2], argv[4], argv[5], argv[6]);
 	if (split_only) {
-		bench_split(argv[1], argv[2]);
+		bench_split(argv[1], argv[2], split_4k);
 		return 0;
 	}
 	bench_latency(argv[1], argv[2]);
-	bench_split(argv[1], argv[2]);
+	bench_split(argv[1], argv[2], false);
 	bench_throughput(argv[1], argv[2], 256 * MiB);
 	bench_scaling(argv[1], argv[2]);
 	bench_memory(argv[1], argv[2]);

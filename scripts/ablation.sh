@@ -10,9 +10,13 @@
 # boots it once and runs the split stages of bench/fidedupe_bench with
 # each module in turn, ROUNDS rounds (qemu/guest-ablation.sh), then writes
 # bench/results/<date>-<commit>-ablation.md (bench/ablation.py).
+# With ABLATION_4K=1 in the environment the stages include the 4 KiB call
+# (fidedupe_bench's split-4k), in the same interleaving.
 # usage: ablation.sh KBUILD BUILDDIR ROUNDS
 set -eu
 kbuild=$1 build=$2 rounds=$3
+split=split
+[ "${ABLATION_4K:-0}" = 1 ] && split=split-4k
 here=$(cd "$(dirname "$0")/.." && pwd)
 adir=$build/ablation
 out=$build/vm-ablation
@@ -30,13 +34,13 @@ rm -rf "$out"
 mkdir -p "$out"
 VM_MEMORY=4G "$here/qemu/vm.sh" "$kbuild" "$out" \
 	"$here/qemu/guest-ablation.sh" "$out" "$adir" "$build/bench/fidedupe_bench" \
-	"$rounds" "${names[@]}"
+	"$rounds" "$split" "${names[@]}"
 commit=$(git -C "$here" rev-parse --short HEAD 2>/dev/null || echo unknown)
 name="$here/bench/results/$(date -u +%Y-%m-%d)-$commit-ablation.md"
 python3 "$here/bench/ablation.py" "$out/ablation.tsv" "$name" "$here/bench/ablations" \
 	"# Where the module's extra time goes, by subtraction, at $commit" "" \
 	"- kernel: $(basename "$kbuild") (the bench kernel), TCG, $(nproc) CPUs on the host" \
 	"- each round loads every module in turn and runs the split stages of" \
-	"  \`fidedupe_bench DIR FS split\` (2000 calls per path and stage," \
+	"  \`fidedupe_bench DIR FS $split\` (2000 calls per path and stage," \
 	"  interleaved in blocks of 100) on btrfs and xfs; $rounds rounds"
 echo "ablation: $name"
