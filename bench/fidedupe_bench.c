@@ -15,6 +15,8 @@
  *   kill      FS PATH median_ms max_ms samples dest_mib
  *   killnowarm FS PATH median_ms max_ms samples dest_mib dst_uncached_mib
  *   killevict FS PATH median_mib max_mib samples
+ *   lpsplit   FS PATH STAGE median_us p99_us calls status
+ *   lpscaling FS PATH dest_count us_per_dest status calls
  *
  * split: the fixed cost of a call, stage by stage (see bench_split()).
  * memory: the peak of /proc/meminfo's SUnreclaim and VmallocUsed above a
@@ -29,10 +31,15 @@
  * usage: fidedupe_bench DIR FS   (DIR on a mounted btrfs or xfs; as root)
  *        fidedupe_bench DIR FS split | split-4k
  *        fidedupe_bench DIR FS profile PATH STAGE CALLS
+ *        fidedupe_bench DIR FS livepatch TOGGLE LIVEPATCH_KO
  *
  * split: the split rows alone (make ablation: one module after another);
  * split-4k: with a fifth stage, the 4 KiB call of the latency row in the
  * same interleaving (make ablation ABLATION_4K=1).
+ * livepatch: the lpsplit and lpscaling rows alone, PATH "mainline" or
+ * "livepatch": FIDEDUPERANGE without and with fidedupe_livepatch.ko, which
+ * TOGGLE loads and unloads (see bench_livepatch()); TOGGLE "none": PATH
+ * "mainline1" or "mainline2", both without the livepatch.
  * profile: CALLS calls of STAGE ("4k": the 4 KiB call of the latency row;
  * "zerolen": the split's last stage) on PATH ("native" or "module"), after
  * as many unrecorded ones, with the tracer on (/sys/kernel/tracing's
@@ -156,38 +163,62 @@ static void bench_latency(const char *dir, const char *fs)
  *   source:  dest_count 0, the source and its range checked;
  *   badfd:   one destination whose fd is not open (walk, no file);
  *   zerolen: one destination, length 0: every check, no remap;
- *   4k:      (@with_4k only) one destination, 4 KiB: the whole call.
+ *   4k:      one destination, 4 KiB: the whole call (in bench_split() only
+ *            with @with_4k).
  */
+enum { STAGES = 5 };
+static const char *const stage_name[STAGES] = {
+	"entry", "source", "badfd", "zerolen", "4k" };
+static const int stage_ret[STAGES] = { -EINVAL, 0, -EBADF, 0, 0 };
+
+/* The request of each stage, @dst the destination's fd. */
+static void stage_ranges(struct file_dedupe_range *r[STAGES], int dst)
+{
+	r[0] = range_fill(0, dst, 4096);
+	r[0]->reserved1 = 1;
+	r[1] = range_fill(0, dst, 4096);
+	r[2] = range_fill(1, 1000, 4096);
+	r[3] = range_fill(1, dst, 0);
+	r[4] = range_fill(1, dst, 4096);
+}
+
+/*
+ * @n calls of stage @s on @path, their times from @t on; the first
+ * unexpected result kept in *@bad.
+ */
+static void stage_calls(enum dedupe_path path, int src,
+			struct file_dedupe_range *r[STAGES], int s,
+			double *t, int n, int *bad)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		double t0 = now_us();
+		int ret = call_range(path, src, r[s], FILE_DEDUPE_RANGE_SAME);
+
+		t[i] = now_us() - t0;
+		if (ret != stage_ret[s] && !*bad)
+			*bad = ret ? ret : 1;
+	}
+}
+
 static void bench_split(const char *dir, const char *fs, bool with_4k)
 {
-	enum { STAGES = 5, BLOCKS = 20, PER_BLOCK = 100, N = BLOCKS * PER_BLOCK };
-	static const char *const stage_name[STAGES] = {
-		"entry", "source", "badfd", "zerolen", "4k" };
+	enum { BLOCKS = 20, PER_BLOCK = 100, N = BLOCKS * PER_BLOCK };
 	const int stages = with_4k ? STAGES : STAGES - 1;
 	static double t[STAGES][2][N];
 	int src = file_in(dir, "split-src", 4096 * 16, 5);
 	int dst = file_in(dir, "split-dst", 4096 * 16, 5);
-	struct file_dedupe_range *r[STAGES] = {
-		range_fill(0, dst, 4096), range_fill(0, dst, 4096),
-		range_fill(1, 1000, 4096), range_fill(1, dst, 0),
-		range_fill(1, dst, 4096) };
-	static const int want_ret[STAGES] = { -EINVAL, 0, -EBADF, 0, 0 };
+	struct file_dedupe_range *r[STAGES];
 	int bad[STAGES][2] = { { 0 } };
-	int s, b, i, p;
+	int s, b, p;
 
-	r[0]->reserved1 = 1;
+	stage_ranges(r, dst);
 	for (b = 0; b < BLOCKS; b++)
 		for (s = 0; s < stages; s++)
 			for (p = 0; p < 2; p++)
-				for (i = 0; i < PER_BLOCK; i++) {
-					double t0 = now_us();
-					int ret = call_range(p, src, r[s],
-							     FILE_DEDUPE_RANGE_SAME);
-
-					t[s][p][b * PER_BLOCK + i] = now_us() - t0;
-					if (ret != want_ret[s] && !bad[s][p])
-						bad[s][p] = ret ? ret : 1;
-				}
+				stage_calls(p, src, r, s, &t[s][p][b * PER_BLOCK],
+					    PER_BLOCK, &bad[s][p]);
 	for (s = 0; s < stages; s++)
 		for (p = 0; p < 2; p++)
 			printf("split\t%s\t%s\t%s\t%.2f\t%.2f\t%d\t%d\n", fs,
@@ -262,6 +293,125 @@ static void bench_scaling(const char *dir, const char *fs)
 			       bad[p] ? 0 : percentile(t[p], calls, 0.5) / counts[i],
 			       bad[p], calls);
 	}
+	close(src);
+	close(dst);
+}
+
+/* debugfs's calls_fideduperange: calls fidedupe served through the livepatch. */
+static long long fideduperange_calls(void)
+{
+	FILE *f = fopen("/sys/kernel/debug/fidedupe/stats", "r");
+	long long calls = -1;
+	char line[256];
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "calls_fideduperange %lld", &calls) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return calls;
+}
+
+/* Runs "@toggle load @ko" or "@toggle unload @ko"; exits if it fails. */
+static void livepatch_set(const char *toggle, const char *ko, bool on)
+{
+	char cmd[2 * PATH_MAX + 32];
+
+	snprintf(cmd, sizeof(cmd), "%s %s %s >&2", toggle,
+		 on ? "load" : "unload", ko);
+	if (system(cmd)) {
+		fprintf(stderr, "livepatch: '%s' failed\n", cmd);
+		exit(1);
+	}
+}
+
+/*
+ * FIDEDUPERANGE itself with fidedupe's livepatch unloaded (mainline) and
+ * loaded (fidedupe's vfs_dedupe_file_range()): both enter through the
+ * ioctl on the source, neither through /dev/fidedupe.  The livepatch can
+ * only change between blocks, so each block runs every stage of
+ * bench_split() and the 4 KiB call with 1, 8, 32 and 127 destinations on
+ * one path, PER_BLOCK calls each (at least one call of a count), and the
+ * first path of a block alternates: one load or unload a block.  Running
+ * @toggle with "load @ko" or "unload @ko" returns once the transition is
+ * complete.  debugfs's calls_fideduperange must move by a livepatch
+ * block's calls and stay still in a mainline block; a row's status is -1
+ * if it did not.  With @toggle "none" nothing is loaded and the paths
+ * are "mainline1" and "mainline2": the same blocks with no difference
+ * between the paths, the method's own spread.
+ */
+static void bench_livepatch(const char *dir, const char *fs,
+			    const char *toggle, const char *ko)
+{
+	enum { BLOCKS = 20, PER_BLOCK = 100, N = BLOCKS * PER_BLOCK };
+	const bool unpatched = !strcmp(toggle, "none");
+	const char *const lp_path_name[] = {
+		unpatched ? "mainline1" : "mainline",
+		unpatched ? "mainline2" : "livepatch" };
+	static const unsigned int counts[] = { 1, 8, 32, 127 };
+	enum { COUNTS = ARRAY_SIZE(counts) };
+	static double t[STAGES][2][N], ts[COUNTS][2][N];
+	int src = file_in(dir, "lp-src", 4096 * 16, 8);
+	int dst = file_in(dir, "lp-dst", 4096 * 16, 8);
+	struct file_dedupe_range *r[STAGES];
+	int bad[STAGES][2] = { { 0 } }, bad_sc[COUNTS][2] = { { 0 } };
+	unsigned int per_count[COUNTS];
+	int s, b, q, p, c, i, loaded = 0;
+
+	for (c = 0; c < COUNTS; c++)
+		per_count[c] = PER_BLOCK / counts[c] ? PER_BLOCK / counts[c] : 1;
+	stage_ranges(r, dst);
+	for (b = 0; b < BLOCKS; b++)
+		for (q = 0; q < 2; q++) {
+			long long served, calls = 0;
+
+			p = (q + b) % 2;
+			if (p != loaded && !unpatched)
+				livepatch_set(toggle, ko, p);
+			loaded = p && !unpatched;
+			served = fideduperange_calls();
+			for (s = 0; s < STAGES; s++) {
+				stage_calls(PATH_NATIVE, src, r, s,
+					    &t[s][p][b * PER_BLOCK], PER_BLOCK,
+					    &bad[s][p]);
+				calls += PER_BLOCK;
+			}
+			for (c = 0; c < COUNTS; c++)
+				for (i = 0; i < (int)per_count[c]; i++) {
+					int ret;
+
+					ts[c][p][b * per_count[c] + i] =
+						timed_call(PATH_NATIVE, src, dst,
+							   4096, counts[c], &ret);
+					if (ret && !bad_sc[c][p])
+						bad_sc[c][p] = ret;
+					calls++;
+				}
+			served = fideduperange_calls() - served;
+			if (served != (loaded ? calls : 0))
+				for (s = 0; s < STAGES; s++)
+					bad[s][p] = -1;
+		}
+	if (loaded)
+		livepatch_set(toggle, ko, false);
+	for (s = 0; s < STAGES; s++)
+		for (p = 0; p < 2; p++)
+			printf("lpsplit\t%s\t%s\t%s\t%.2f\t%.2f\t%d\t%d\n", fs,
+			       lp_path_name[p], stage_name[s],
+			       percentile(t[s][p], N, 0.5),
+			       percentile(t[s][p], N, 0.99), N, bad[s][p]);
+	for (c = 0; c < COUNTS; c++)
+		for (p = 0; p < 2; p++) {
+			unsigned int calls = BLOCKS * per_count[c];
+
+			printf("lpscaling\t%s\t%s\t%u\t%.2f\t%d\t%u\n", fs,
+			       lp_path_name[p], counts[c],
+			       bad_sc[c][p] ? 0 :
+			       percentile(ts[c][p], calls, 0.5) / counts[c],
+			       bad_sc[c][p], calls);
+		}
+	for (s = 0; s < STAGES; s++)
+		free(r[s]);
 	close(src);
 	close(dst);
 }
@@ -647,10 +797,11 @@ int main(int argc, char **argv)
 {
 	bool split_4k = argc == 4 && !strcmp(argv[3], "split-4k");
 	bool split_only = split_4k || (argc == 4 && !strcmp(argv[3], "split"));
+	bool livepatch = argc == 6 && !strcmp(argv[3], "livepatch");
 
-	if (argc != 3 && !split_only &&
+	if (argc != 3 && !split_only && !livepatch &&
 	    !(argc == 7 && !strcmp(argv[3], "profile"))) {
-		fprintf(stderr, "usage: %s DIR FS [split | split-4k | profile PATH STAGE CALLS]\n",
+		fprintf(stderr, "usage: %s DIR FS [split | split-4k | profile PATH STAGE CALLS | livepatch TOGGLE LIVEPATCH_KO]\n",
 			argv[0]);
 		return 2;
 	}
@@ -662,6 +813,10 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc == 7)
 		return bench_profile(argv[1], argv[2], argv[4], argv[5], argv[6]);
+	if (livepatch) {
+		bench_livepatch(argv[1], argv[2], argv[4], argv[5]);
+		return 0;
+	}
 	if (split_only) {
 		bench_split(argv[1], argv[2], split_4k);
 		return 0;

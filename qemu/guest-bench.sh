@@ -4,9 +4,12 @@
 # `make bench` inside the VM: both paths on btrfs and on xfs, one boot.
 # One filesystem at a time: the loop images live in the guest's RAM
 # (tmpfs), and the kill measurement needs two 1 GiB files on each.
-# usage: guest-bench.sh OUTDIR KO BENCH
+# Then FIDEDUPERANGE alone, without and with the livepatch (fidedupe_bench's
+# livepatch rows, guest-livepatch-toggle.sh between blocks), and the same
+# blocks with the livepatch on neither path (TOGGLE none: the spread).
+# usage: guest-bench.sh OUTDIR KO BENCH LIVEPATCH_KO
 set -u
-out=$1 ko=$2 bench=$3
+out=$1 ko=$2 bench=$3 lp=$4
 . "$(dirname "$0")/guest-lib.sh"
 
 dmesg -n 1
@@ -16,6 +19,9 @@ for fs in btrfs xfs; do
 	d=$FIDEDUPE_MNT/$fs/bench
 	mkdir -p "$d"
 	"$bench" "$d" "$fs" || exit 1
+	"$bench" "$d" "$fs" livepatch "$(dirname "$0")/guest-livepatch-toggle.sh" \
+		"$lp" || exit 1
+	"$bench" "$d" "$fs" livepatch none "$lp" || exit 1
 	rm -rf "$d"
 	sync
 	drop_fs "$fs" || exit 92

@@ -11,7 +11,7 @@ out="$build/vm-bench"
 mkdir -p "$out" "$here/bench/results"
 VM_MEMORY=12G "$here/qemu/vm.sh" "$kbuild" "$out" \
 	"$here/qemu/guest-bench.sh" "$out" "$build/module-bench/fidedupe.ko" \
-	"$build/bench/fidedupe_bench"
+	"$build/bench/fidedupe_bench" "$build/module-bench/fidedupe_livepatch.ko"
 commit=$(git -C "$here" rev-parse --short HEAD 2>/dev/null || echo unknown)
 name="$here/bench/results/$(date -u +%Y-%m-%d)-$commit"
 python3 "$here/bench/report.py" "$out/bench.tsv" "$name" \
