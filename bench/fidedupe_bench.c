@@ -32,10 +32,14 @@
  *        fidedupe_bench DIR FS split | split-4k
  *        fidedupe_bench DIR FS profile PATH STAGE CALLS
  *        fidedupe_bench DIR FS livepatch TOGGLE LIVEPATCH_KO
+ *        fidedupe_bench DIR FS aa
  *
  * split: the split rows alone (make ablation: one module after another);
  * split-4k: with a fifth stage, the 4 KiB call of the latency row in the
  * same interleaving (make ablation ABLATION_4K=1).
+ * aa: the latency and scaling rows (up to 127 destinations) with native on
+ * both sides, "aalatency" and "aascaling" rows of PATH "native1" and
+ * "native2": the method's own spread.
  * livepatch: the lpsplit and lpscaling rows alone, PATH "mainline" or
  * "livepatch": FIDEDUPERANGE without and with fidedupe_livepatch.ko, which
  * TOGGLE loads and unloads (see bench_livepatch()); TOGGLE "none": PATH
@@ -61,6 +65,23 @@
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 static const char *const path_name[] = { "native", "module" };
+
+/*
+ * The two timed sides of the latency and scaling rows: native against the
+ * module, or with @aa ("aa" rows) native against native in the same
+ * interleaving, the spread of the method itself.
+ */
+static enum dedupe_path side_path(int side, bool aa)
+{
+	return aa ? PATH_NATIVE : side;
+}
+
+static const char *side_name(int side, bool aa)
+{
+	static const char *const aa_name[] = { "native1", "native2" };
+
+	return aa ? aa_name[side] : path_name[side];
+}
 static int dev;
 
 static double now_us(void)
@@ -135,7 +156,7 @@ static double timed_call(enum dedupe_path path, int src, int dst, size_t len,
 	return t;
 }
 
-static void bench_latency(const char *dir, const char *fs)
+static void bench_latency(const char *dir, const char *fs, bool aa)
 {
 	enum { BLOCKS = 20, PER_BLOCK = 100 };
 	static double t[2][BLOCKS * PER_BLOCK];
@@ -147,9 +168,11 @@ static void bench_latency(const char *dir, const char *fs)
 		for (p = 0; p < 2; p++)
 			for (i = 0; i < PER_BLOCK; i++)
 				t[p][b * PER_BLOCK + i] =
-					timed_call(p, src, dst, 4096, 1, &bad);
+					timed_call(side_path(p, aa), src, dst,
+						   4096, 1, &bad);
 	for (p = 0; p < 2; p++)
-		printf("latency\t%s\t%s\t%.1f\t%.1f\t%d\n", fs, path_name[p],
+		printf("%slatency\t%s\t%s\t%.1f\t%.1f\t%d\n", aa ? "aa" : "",
+		       fs, side_name(p, aa),
 		       percentile(t[p], BLOCKS * PER_BLOCK, 0.5),
 		       percentile(t[p], BLOCKS * PER_BLOCK, 0.99), BLOCKS * PER_BLOCK);
 	close(src);
@@ -257,8 +280,9 @@ static void bench_throughput(const char *dir, const char *fs, size_t len)
  * Per-destination cost against dest_count: about 2000 destinations per path
  * and count (at least one call), in up to 10 blocks whose first path
  * alternates, like the latency rows; the median call over dest_count.
+ * With @aa only the counts mainline takes (up to 127).
  */
-static void bench_scaling(const char *dir, const char *fs)
+static void bench_scaling(const char *dir, const char *fs, bool aa)
 {
 	enum { DESTS = 2000, MAX_BLOCKS = 10 };
 	static const unsigned int counts[] = { 1, 8, 32, 127, 128, 1024, 8192, 65535 };
@@ -268,7 +292,7 @@ static void bench_scaling(const char *dir, const char *fs)
 	unsigned int i, calls, blocks, per_block, b, c;
 	int p, q, bad[2];
 
-	for (i = 0; i < ARRAY_SIZE(counts); i++) {
+	for (i = 0; i < ARRAY_SIZE(counts) && !(aa && counts[i] > 127); i++) {
 		calls = DESTS / counts[i] ? DESTS / counts[i] : 1;
 		blocks = calls < MAX_BLOCKS ? calls : MAX_BLOCKS;
 		per_block = calls / blocks;
@@ -281,15 +305,16 @@ static void bench_scaling(const char *dir, const char *fs)
 					int ret;
 
 					t[p][b * per_block + c] =
-						timed_call(p, src, dst, 4096,
+						timed_call(side_path(p, aa),
+							   src, dst, 4096,
 							   counts[i], &ret);
 					if (ret && !bad[p])
 						bad[p] = ret;
 				}
 			}
 		for (p = 0; p < 2; p++)
-			printf("scaling\t%s\t%s\t%u\t%.2f\t%d\t%u\n", fs,
-			       path_name[p], counts[i],
+			printf("%sscaling\t%s\t%s\t%u\t%.2f\t%d\t%u\n",
+			       aa ? "aa" : "", fs, side_name(p, aa), counts[i],
 			       bad[p] ? 0 : percentile(t[p], calls, 0.5) / counts[i],
 			       bad[p], calls);
 	}
@@ -798,10 +823,11 @@ int main(int argc, char **argv)
 	bool split_4k = argc == 4 && !strcmp(argv[3], "split-4k");
 	bool split_only = split_4k || (argc == 4 && !strcmp(argv[3], "split"));
 	bool livepatch = argc == 6 && !strcmp(argv[3], "livepatch");
+	bool aa = argc == 4 && !strcmp(argv[3], "aa");
 
-	if (argc != 3 && !split_only && !livepatch &&
+	if (argc != 3 && !split_only && !livepatch && !aa &&
 	    !(argc == 7 && !strcmp(argv[3], "profile"))) {
-		fprintf(stderr, "usage: %s DIR FS [split | split-4k | profile PATH STAGE CALLS | livepatch TOGGLE LIVEPATCH_KO]\n",
+		fprintf(stderr, "usage: %s DIR FS [split | split-4k | profile PATH STAGE CALLS | livepatch TOGGLE LIVEPATCH_KO | aa]\n",
 			argv[0]);
 		return 2;
 	}
@@ -821,10 +847,15 @@ int main(int argc, char **argv)
 		bench_split(argv[1], argv[2], split_4k);
 		return 0;
 	}
-	bench_latency(argv[1], argv[2]);
+	if (aa) {
+		bench_latency(argv[1], argv[2], true);
+		bench_scaling(argv[1], argv[2], true);
+		return 0;
+	}
+	bench_latency(argv[1], argv[2], false);
 	bench_split(argv[1], argv[2], false);
 	bench_throughput(argv[1], argv[2], 256 * MiB);
-	bench_scaling(argv[1], argv[2]);
+	bench_scaling(argv[1], argv[2], false);
 	bench_memory(argv[1], argv[2]);
 	bench_kill(argv[1], argv[2], 1024 * MiB, 20, 10);
 	return 0;

@@ -82,6 +82,32 @@ def main():
             md.append(f"| {fs} | {stage}: {what}{bad} | {n[0]:.1f} | {m[0]:.1f} "
                       f"| {m[0] - n[0]:+.1f} | {m[0] / n[0]:.3f} | {n[1]:.1f} "
                       f"| {m[1]:.1f} | {n[2]} |")
+    aalat = by("aalatency")
+    aascal = defaultdict(dict)
+    for fs, path, count, us, status, calls in rows["aascaling"]:
+        aascal[(fs, int(count))][path] = (us, status, calls)
+    if aalat:
+        md += ["", "## The method's spread: native against native", "",
+               "The latency and scaling rows again, mainline on both sides "
+               "(`native1`, `native2`) in the same interleaving, run after "
+               "every row of native against the module on that filesystem: "
+               "any ratio but 1 is noise.", "",
+               *header("fs", "native1 median µs", "native2 median µs",
+                       "ratio", "native1 p99 µs", "native2 p99 µs", "ratio",
+                       "calls per path")]
+        for fs in ("btrfs", "xfs"):
+            n, m = aalat.get((fs, "native1")), aalat.get((fs, "native2"))
+            if n and m:
+                md.append(f"| {fs} | {n[0]} | {m[0]} | {ratio(n, m, 0)} "
+                          f"| {n[1]} | {m[1]} | {ratio(n, m, 1)} | {n[2]} |")
+        md += ["", *header("fs", "dest_count", "native1 µs/dest",
+                           "native2 µs/dest", "ratio", "calls per path")]
+        for (fs, count) in sorted(aascal):
+            n, m = aascal[(fs, count)].get("native1"), \
+                aascal[(fs, count)].get("native2")
+            if n and m and n[1] == "0" and m[1] == "0":
+                md.append(f"| {fs} | {count} | {n[0]} | {m[0]} "
+                          f"| {float(m[0]) / float(n[0]):.3f} | {n[2]} |")
     lpsplit = defaultdict(dict)
     for fs, path, stage, med, p99, calls, status in rows["lpsplit"]:
         lpsplit[(fs, stage)][path] = (float(med), float(p99), calls, status)

@@ -4,7 +4,9 @@
 # `make bench` inside the VM: both paths on btrfs and on xfs, one boot.
 # One filesystem at a time: the loop images live in the guest's RAM
 # (tmpfs), and the kill measurement needs two 1 GiB files on each.
-# Then FIDEDUPERANGE alone, without and with the livepatch (fidedupe_bench's
+# Then native against native in the latency and scaling rows' interleaving
+# (the aa rows: the method's spread), and FIDEDUPERANGE alone, without and
+# with the livepatch (fidedupe_bench's
 # livepatch rows, guest-livepatch-toggle.sh between blocks), and the same
 # blocks with the livepatch on neither path (TOGGLE none: the spread).
 # usage: guest-bench.sh OUTDIR KO BENCH LIVEPATCH_KO
@@ -19,6 +21,7 @@ for fs in btrfs xfs; do
 	d=$FIDEDUPE_MNT/$fs/bench
 	mkdir -p "$d"
 	"$bench" "$d" "$fs" || exit 1
+	"$bench" "$d" "$fs" aa || exit 1
 	"$bench" "$d" "$fs" livepatch "$(dirname "$0")/guest-livepatch-toggle.sh" \
 		"$lp" || exit 1
 	"$bench" "$d" "$fs" livepatch none "$lp" || exit 1
