@@ -83,13 +83,16 @@ def main():
                       f"| {m[0] - n[0]:+.1f} | {m[0] / n[0]:.3f} | {n[1]:.1f} "
                       f"| {m[1]:.1f} | {n[2]} |")
     aalat = by("aalatency")
+    aasplit = defaultdict(dict)
+    for fs, path, stage, med, p99, calls, status in rows["aasplit"]:
+        aasplit[(fs, stage)][path] = (float(med), float(p99), calls, status)
     aascal = defaultdict(dict)
     for fs, path, count, us, status, calls in rows["aascaling"]:
         aascal[(fs, int(count))][path] = (us, status, calls)
     if aalat:
         md += ["", "## The method's spread: native against native", "",
-               "The latency and scaling rows again, mainline on both sides "
-               "(`native1`, `native2`) in the same interleaving, run after "
+               "The latency, split and scaling rows again, mainline on both "
+               "sides (`native1`, `native2`) in the same interleaving, run after "
                "every row of native against the module on that filesystem: "
                "any ratio but 1 is noise.", "",
                *header("fs", "native1 median µs", "native2 median µs",
@@ -100,6 +103,20 @@ def main():
             if n and m:
                 md.append(f"| {fs} | {n[0]} | {m[0]} | {ratio(n, m, 0)} "
                           f"| {n[1]} | {m[1]} | {ratio(n, m, 1)} | {n[2]} |")
+        md += ["", *header("fs", "stage", "native1 median µs",
+                           "native2 median µs", "ratio", "native1 p99",
+                           "native2 p99", "p99 ratio", "calls")]
+        for fs in ("btrfs", "xfs"):
+            for stage, what in stages:
+                d = aasplit.get((fs, stage), {})
+                if "native1" not in d or "native2" not in d:
+                    continue
+                n, m = d["native1"], d["native2"]
+                bad = "" if n[3] == "0" and m[3] == "0" else \
+                    f" (unexpected result: native1 {n[3]}, native2 {m[3]})"
+                md.append(f"| {fs} | {stage}: {what}{bad} | {n[0]:.1f} "
+                          f"| {m[0]:.1f} | {m[0] / n[0]:.3f} | {n[1]:.1f} "
+                          f"| {m[1]:.1f} | {m[1] / n[1]:.3f} | {n[2]} |")
         md += ["", *header("fs", "dest_count", "native1 µs/dest",
                            "native2 µs/dest", "ratio", "calls per path")]
         for (fs, count) in sorted(aascal):
