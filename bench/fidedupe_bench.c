@@ -86,12 +86,12 @@ static int dev;
 
 /*
  * Calls per path in the latency rows, and per path and stage in the split
- * rows of a whole run: 200 blocks of 100.  With 20 blocks (2000 calls),
- * native against native put the 4 KiB p99 ratio anywhere in 0.70-1.30; with
- * 200, within 0.96-1.01 (2026-12-06, three boots of each on btrfs and xfs).
- * The split mode alone (make ablation, one module after another) keeps 20.
+ * rows: ROW_BLOCKS blocks of BLOCK_CALLS.  With 20 blocks (2000 calls),
+ * native against native put the 4 KiB p99 ratio anywhere in 0.70-1.30;
+ * with 200, within 0.96-1.01 (2026-12-06, three boots of each on btrfs and
+ * xfs).
  */
-enum { BLOCK_CALLS = 100, RUN_BLOCKS = 200, SPLIT_ONLY_BLOCKS = 20 };
+enum { BLOCK_CALLS = 100, ROW_BLOCKS = 200, ROW_CALLS = ROW_BLOCKS * BLOCK_CALLS };
 
 static double now_us(void)
 {
@@ -167,23 +167,21 @@ static double timed_call(enum dedupe_path path, int src, int dst, size_t len,
 
 static void bench_latency(const char *dir, const char *fs, bool aa)
 {
-	enum { BLOCKS = RUN_BLOCKS, PER_BLOCK = BLOCK_CALLS };
-	static double t[2][BLOCKS * PER_BLOCK];
+	static double t[2][ROW_CALLS];
 	int src = file_in(dir, "lat-src", 4096 * 16, 1);
 	int dst = file_in(dir, "lat-dst", 4096 * 16, 1);
 	int b, i, p, bad;
 
-	for (b = 0; b < BLOCKS; b++)
+	for (b = 0; b < ROW_BLOCKS; b++)
 		for (p = 0; p < 2; p++)
-			for (i = 0; i < PER_BLOCK; i++)
-				t[p][b * PER_BLOCK + i] =
+			for (i = 0; i < BLOCK_CALLS; i++)
+				t[p][b * BLOCK_CALLS + i] =
 					timed_call(side_path(p, aa), src, dst,
 						   4096, 1, &bad);
 	for (p = 0; p < 2; p++)
 		printf("%slatency\t%s\t%s\t%.1f\t%.1f\t%d\n", aa ? "aa" : "",
-		       fs, side_name(p, aa),
-		       percentile(t[p], BLOCKS * PER_BLOCK, 0.5),
-		       percentile(t[p], BLOCKS * PER_BLOCK, 0.99), BLOCKS * PER_BLOCK);
+		       fs, side_name(p, aa), percentile(t[p], ROW_CALLS, 0.5),
+		       percentile(t[p], ROW_CALLS, 0.99), ROW_CALLS);
 	close(src);
 	close(dst);
 }
@@ -234,17 +232,11 @@ static void stage_calls(enum dedupe_path path, int src,
 	}
 }
 
-/*
- * The split rows: @blocks blocks (at most RUN_BLOCKS) of BLOCK_CALLS calls
- * per stage and path; with @aa native on both sides ("aasplit" rows).
- */
-static void bench_split(const char *dir, const char *fs, bool with_4k,
-			int blocks, bool aa)
+/* The split rows; with @aa native on both sides ("aasplit" rows). */
+static void bench_split(const char *dir, const char *fs, bool with_4k, bool aa)
 {
-	enum { MAX_CALLS = RUN_BLOCKS * BLOCK_CALLS };
 	const int stages = with_4k ? STAGES : STAGES - 1;
-	const int n = (blocks < RUN_BLOCKS ? blocks : RUN_BLOCKS) * BLOCK_CALLS;
-	static double t[STAGES][2][MAX_CALLS];
+	static double t[STAGES][2][ROW_CALLS];
 	int src = file_in(dir, "split-src", 4096 * 16, 5);
 	int dst = file_in(dir, "split-dst", 4096 * 16, 5);
 	struct file_dedupe_range *r[STAGES];
@@ -252,7 +244,7 @@ static void bench_split(const char *dir, const char *fs, bool with_4k,
 	int s, b, p;
 
 	stage_ranges(r, dst);
-	for (b = 0; b * BLOCK_CALLS < n; b++)
+	for (b = 0; b < ROW_BLOCKS; b++)
 		for (s = 0; s < stages; s++)
 			for (p = 0; p < 2; p++)
 				stage_calls(side_path(p, aa), src, r, s,
@@ -262,8 +254,8 @@ static void bench_split(const char *dir, const char *fs, bool with_4k,
 		for (p = 0; p < 2; p++)
 			printf("%ssplit\t%s\t%s\t%s\t%.2f\t%.2f\t%d\t%d\n",
 			       aa ? "aa" : "", fs, side_name(p, aa),
-			       stage_name[s], percentile(t[s][p], n, 0.5),
-			       percentile(t[s][p], n, 0.99), n, bad[s][p]);
+			       stage_name[s], percentile(t[s][p], ROW_CALLS, 0.5),
+			       percentile(t[s][p], ROW_CALLS, 0.99), ROW_CALLS, bad[s][p]);
 	for (s = 0; s < STAGES; s++)
 		free(r[s]);
 	close(src);
@@ -860,18 +852,17 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (split_only) {
-		bench_split(argv[1], argv[2], split_4k, SPLIT_ONLY_BLOCKS,
-			    false);
+		bench_split(argv[1], argv[2], split_4k, false);
 		return 0;
 	}
 	if (aa) {
 		bench_latency(argv[1], argv[2], true);
-		bench_split(argv[1], argv[2], false, RUN_BLOCKS, true);
+		bench_split(argv[1], argv[2], false, true);
 		bench_scaling(argv[1], argv[2], true);
 		return 0;
 	}
 	bench_latency(argv[1], argv[2], false);
-	bench_split(argv[1], argv[2], false, RUN_BLOCKS, false);
+	bench_split(argv[1], argv[2], false, false);
 	bench_throughput(argv[1], argv[2], 256 * MiB);
 	bench_scaling(argv[1], argv[2], false);
 	bench_memory(argv[1], argv[2]);

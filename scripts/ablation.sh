@@ -41,6 +41,6 @@ python3 "$here/bench/ablation.py" "$out/ablation.tsv" "$name" "$here/bench/ablat
 	"# Where the module's extra time goes, by subtraction, at $commit" "" \
 	"- kernel: $(basename "$kbuild") (the bench kernel), TCG, $(nproc) CPUs on the host" \
 	"- each round loads every module in turn and runs the split stages of" \
-	"  \`fidedupe_bench DIR FS $split\` (2000 calls per path and stage," \
+	"  \`fidedupe_bench DIR FS $split\` (20000 calls per path and stage," \
 	"  interleaved in blocks of 100) on btrfs and xfs; $rounds rounds"
 echo "ablation: $name"
