@@ -86,10 +86,10 @@ static int dev;
 
 /*
  * Calls per path in the latency rows, and per path and stage in the split
- * rows: ROW_BLOCKS blocks of BLOCK_CALLS.  With 20 blocks (2000 calls),
- * native against native put the 4 KiB p99 ratio anywhere in 0.70-1.30;
- * with 200, within 0.96-1.01 (2026-12-06, three boots of each on btrfs and
- * xfs).
+ * rows: ROW_BLOCKS blocks of BLOCK_CALLS.  In one boot on 2026-12-06, three
+ * runs of native against native each put the 4 KiB p99 ratio anywhere in
+ * 0.70-1.30 with 20 blocks (2000 calls), within 0.96-1.01 with 200; the
+ * aa rows of every make bench show the spread of that run.
  */
 enum { BLOCK_CALLS = 100, ROW_BLOCKS = 200, ROW_CALLS = ROW_BLOCKS * BLOCK_CALLS };
 
