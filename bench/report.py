@@ -65,23 +65,30 @@ def main():
               ("badfd", "1 destination, fd not open: + one record"),
               ("zerolen", "1 destination, length 0: + every destination check"),
               ("4k", "1 destination, 4 KiB: + the filesystem's remap"))
+
+    def stage_pairs(table, a, b, label="unexpected result"):
+        """(fs, stage cell, a's fields, b's fields) of each stage measured
+        on both paths a and b of table."""
+        for fs in ("btrfs", "xfs"):
+            for stage, what in stages:
+                d = table.get((fs, stage), {})
+                if a not in d or b not in d:
+                    continue
+                n, m = d[a], d[b]
+                bad = "" if n[3] == "0" and m[3] == "0" else \
+                    f" ({label}: {a} {n[3]}, {b} {m[3]})"
+                yield fs, f"{stage}: {what}{bad}", n, m
+
     md += ["", "## Fixed cost of a call, stage by stage", "",
            "Each stage stops a call earlier than the next; median µs over "
            "the calls, the same interleaving as the latency rows.", "",
            *header("fs", "stage", "native median µs", "module median µs",
                    "module − native µs", "ratio", "native p99", "module p99",
                    "calls")]
-    for fs in ("btrfs", "xfs"):
-        for stage, what in stages:
-            d = split.get((fs, stage), {})
-            if "native" not in d or "module" not in d:
-                continue
-            n, m = d["native"], d["module"]
-            bad = "" if n[3] == "0" and m[3] == "0" else \
-                f" (unexpected result: native {n[3]}, module {m[3]})"
-            md.append(f"| {fs} | {stage}: {what}{bad} | {n[0]:.1f} | {m[0]:.1f} "
-                      f"| {m[0] - n[0]:+.1f} | {m[0] / n[0]:.3f} | {n[1]:.1f} "
-                      f"| {m[1]:.1f} | {n[2]} |")
+    for fs, stage, n, m in stage_pairs(split, "native", "module"):
+        md.append(f"| {fs} | {stage} | {n[0]:.1f} | {m[0]:.1f} "
+                  f"| {m[0] - n[0]:+.1f} | {m[0] / n[0]:.3f} | {n[1]:.1f} "
+                  f"| {m[1]:.1f} | {n[2]} |")
     aalat = by("aalatency")
     aasplit = defaultdict(dict)
     for fs, path, stage, med, p99, calls, status in rows["aasplit"]:
@@ -106,17 +113,10 @@ def main():
         md += ["", *header("fs", "stage", "native1 median µs",
                            "native2 median µs", "ratio", "native1 p99",
                            "native2 p99", "p99 ratio", "calls")]
-        for fs in ("btrfs", "xfs"):
-            for stage, what in stages:
-                d = aasplit.get((fs, stage), {})
-                if "native1" not in d or "native2" not in d:
-                    continue
-                n, m = d["native1"], d["native2"]
-                bad = "" if n[3] == "0" and m[3] == "0" else \
-                    f" (unexpected result: native1 {n[3]}, native2 {m[3]})"
-                md.append(f"| {fs} | {stage}: {what}{bad} | {n[0]:.1f} "
-                          f"| {m[0]:.1f} | {m[0] / n[0]:.3f} | {n[1]:.1f} "
-                          f"| {m[1]:.1f} | {m[1] / n[1]:.3f} | {n[2]} |")
+        for fs, stage, n, m in stage_pairs(aasplit, "native1", "native2"):
+            md.append(f"| {fs} | {stage} | {n[0]:.1f} | {m[0]:.1f} "
+                      f"| {m[0] / n[0]:.3f} | {n[1]:.1f} | {m[1]:.1f} "
+                      f"| {m[1] / n[1]:.3f} | {n[2]} |")
         md += ["", *header("fs", "dest_count", "native1 µs/dest",
                            "native2 µs/dest", "ratio", "calls per path")]
         for (fs, count) in sorted(aascal):
@@ -137,18 +137,11 @@ def main():
         out = [*header("fs", "stage", f"{a} median µs", f"{b} median µs",
                        f"{b} − {a} µs", "ratio", f"{a} p99", f"{b} p99",
                        "p99 ratio", "calls")]
-        for fs in ("btrfs", "xfs"):
-            for stage, what in stages:
-                d = lpsplit.get((fs, stage), {})
-                if a not in d or b not in d:
-                    continue
-                n, m = d[a], d[b]
-                bad = "" if n[3] == "0" and m[3] == "0" else \
-                    f" (status: {a} {n[3]}, {b} {m[3]})"
-                out.append(f"| {fs} | {stage}: {what}{bad} | {n[0]:.1f} "
-                           f"| {m[0]:.1f} | {m[0] - n[0]:+.1f} "
-                           f"| {m[0] / n[0]:.3f} | {n[1]:.1f} | {m[1]:.1f} "
-                           f"| {m[1] / n[1]:.3f} | {n[2]} |")
+        for fs, stage, n, m in stage_pairs(lpsplit, a, b, "status"):
+            out.append(f"| {fs} | {stage} | {n[0]:.1f} | {m[0]:.1f} "
+                       f"| {m[0] - n[0]:+.1f} | {m[0] / n[0]:.3f} "
+                       f"| {n[1]:.1f} | {m[1]:.1f} | {m[1] / n[1]:.3f} "
+                       f"| {n[2]} |")
         out += ["", *header("fs", "dest_count", f"{a} µs/dest",
                             f"{b} µs/dest", "ratio", "calls per path")]
         for (fs, count) in sorted(lpscal):
