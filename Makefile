@@ -39,7 +39,7 @@ KERNEL_GOAL := kernel
 endif
 TOOLS := $(O)/tools/fidedupe
 
-.PHONY: all deps kernel module install selftests tools lint docs check run bench bench-kernel profile ablation \
+.PHONY: all deps kernel module install selftests tools lint docs check run bench bench-kernel profile ablation insns \
 	mutants clean help \
 	fuzzer fuzz fuzz-proof torture-bins faults stress torture torture-proof
 
@@ -162,6 +162,19 @@ profile: bench-kernel $(O)/bench/fidedupe_bench
 	@$(MAKE) -s -C $(KBENCH) M=$(CURDIR) MO=$(O)/module-bench LLVM=-19 modules
 	@scripts/profile.sh $(KBENCH) $(O) $(PROFILE_CALLS)
 
+# What one call runs, counted by QEMU instead of timed: a TCG plugin
+# (bench/insns_plugin.c) counts each marked call's instructions by
+# function, its loads and stores and the pages it touches, INSNS_ROUNDS
+# calls per filesystem, stage and path (scripts/insns.sh).
+INSNS_ROUNDS ?= 20
+$(O)/bench/insns_plugin.so: bench/insns_plugin.c bench/qemu_plugin_api.h
+	@mkdir -p $(dir $@)
+	@$(CC) -O2 -Wall -Werror -shared -fPIC -fvisibility=hidden -o $@ $<
+
+insns: bench-kernel $(O)/bench/fidedupe_bench $(O)/bench/insns_plugin.so
+	@$(MAKE) -s -C $(KBENCH) M=$(CURDIR) MO=$(O)/module-bench LLVM=-19 modules
+	@scripts/insns.sh $(KBENCH) $(O) $(INSNS_ROUNDS)
+
 # Where the module's extra time goes, by subtraction: the split stages with
 # the module unchanged and with each patch of bench/ablations/, which
 # removes one piece of work, ABLATION_ROUNDS rounds in one boot
@@ -267,5 +280,6 @@ help:
 	@echo '  make bench      both paths side by side on a non-debug kernel'
 	@echo '  make profile    where the time of a call goes, both paths (function_graph)'
 	@echo '  make ablation   the split stages with pieces of the module removed'
+	@echo '  make insns      the instructions of a call, both paths, counted by QEMU'
 	@echo
 	@echo '  make clean      remove build/ (the kernel cache stays in $(CACHE))'

@@ -17,6 +17,7 @@
  *   killevict FS PATH median_mib max_mib samples
  *   lpsplit   FS PATH STAGE median_us p99_us calls status
  *   lpscaling FS PATH dest_count us_per_dest status calls
+ *   insns     FS PATH STAGE bad
  *
  * split: the fixed cost of a call, stage by stage (see bench_split()).
  * memory: the peak of /proc/meminfo's SUnreclaim and VmallocUsed above a
@@ -33,6 +34,7 @@
  *        fidedupe_bench DIR FS profile PATH STAGE CALLS
  *        fidedupe_bench DIR FS livepatch TOGGLE LIVEPATCH_KO
  *        fidedupe_bench DIR FS aa
+ *        fidedupe_bench DIR FS insns ROUNDS
  *
  * split: the split rows alone (make ablation: one module after another);
  * split-4k: with a fifth stage, the 4 KiB call of the latency row in the
@@ -50,6 +52,11 @@
  * tracing_on, set up by the caller) only around the recorded calls and
  * only for this process (set_ftrace_pid).  Prints "profile FS PATH STAGE
  * CALLS bad", bad being the first unexpected result (0 if none).
+ * insns: ROUNDS rounds of one call per stage of split-4k and path, each
+ * between the two reads of the marker page that open and close a window
+ * of bench/insns_plugin.c (make insns: QEMU counts what the call ran).
+ * An insns row per call, in the order of the windows; bad is 1 if the
+ * call's result was not the stage's.
  */
 #define _GNU_SOURCE
 #include <limits.h>
@@ -826,16 +833,71 @@ static int bench_profile(const char *dir, const char *fs, const char *path_arg,
 	return bad ? 1 : 0;
 }
 
+/*
+ * The marker page of bench/insns_plugin.c: a read at offset 0 opens a
+ * window on this vCPU, a read at offset 64 closes it.
+ */
+#define INSNS_MARK 0x5a5a00000000ULL
+
+/* A load the compiler keeps: the plugin sees it as the marker. */
+static void insns_mark(const char *mark, int offset)
+{
+	(void)__atomic_load_n(mark + offset, __ATOMIC_SEQ_CST);
+}
+
+static int bench_insns(const char *dir, const char *fs, const char *rounds_arg)
+{
+	char *mark = mmap((void *)INSNS_MARK, 4096, PROT_READ | PROT_WRITE,
+			  MAP_FIXED_NOREPLACE | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	long rounds = strtol(rounds_arg, NULL, 10), i;
+	int src = file_in(dir, "insns-src", 4096 * 16, 9);
+	int dst = file_in(dir, "insns-dst", 4096 * 16, 9);
+	struct file_dedupe_range *r[STAGES];
+	int s, p, ret, bad = 0;
+
+	if (mark == MAP_FAILED || rounds <= 0 || src < 0 || dst < 0) {
+		fprintf(stderr, "insns: ROUNDS > 0, and the marker page at %#llx\n",
+			INSNS_MARK);
+		return 2;
+	}
+	mark[128] = 1;	/* faulted in here, not inside a window */
+	stage_ranges(r, dst);
+	/* Warm: the page cache, the slabs, the emulator's translations. */
+	for (i = 0; i < 1000; i++)
+		for (s = 0; s < STAGES; s++)
+			for (p = 0; p < 2; p++)
+				call_range(p, src, r[s], FILE_DEDUPE_RANGE_SAME);
+	for (i = 0; i < rounds; i++)
+		for (s = 0; s < STAGES; s++)
+			for (p = 0; p < 2; p++) {
+				insns_mark(mark, 0);
+				ret = dedupe_via(p, dev, src, r[s]);
+				insns_mark(mark, 64);
+				if (!ret && r[s]->dest_count &&
+				    r[s]->info[0].status != FILE_DEDUPE_RANGE_SAME)
+					ret = r[s]->info[0].status;
+				printf("insns\t%s\t%s\t%s\t%d\n", fs, path_name[p],
+				       stage_name[s], ret != stage_ret[s]);
+				bad |= ret != stage_ret[s];
+			}
+	for (s = 0; s < STAGES; s++)
+		free(r[s]);
+	close(src);
+	close(dst);
+	return bad;
+}
+
 int main(int argc, char **argv)
 {
 	bool split_4k = argc == 4 && !strcmp(argv[3], "split-4k");
 	bool split_only = split_4k || (argc == 4 && !strcmp(argv[3], "split"));
 	bool livepatch = argc == 6 && !strcmp(argv[3], "livepatch");
 	bool aa = argc == 4 && !strcmp(argv[3], "aa");
+	bool insns = argc == 5 && !strcmp(argv[3], "insns");
 
-	if (argc != 3 && !split_only && !livepatch && !aa &&
+	if (argc != 3 && !split_only && !livepatch && !aa && !insns &&
 	    !(argc == 7 && !strcmp(argv[3], "profile"))) {
-		fprintf(stderr, "usage: %s DIR FS [split | split-4k | profile PATH STAGE CALLS | livepatch TOGGLE LIVEPATCH_KO | aa]\n",
+		fprintf(stderr, "usage: %s DIR FS [split | split-4k | profile PATH STAGE CALLS | livepatch TOGGLE LIVEPATCH_KO | aa | insns ROUNDS]\n",
 			argv[0]);
 		return 2;
 	}
@@ -847,6 +909,8 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc == 7)
 		return bench_profile(argv[1], argv[2], argv[4], argv[5], argv[6]);
+	if (insns)
+		return bench_insns(argv[1], argv[2], argv[4]);
 	if (livepatch) {
 		bench_livepatch(argv[1], argv[2], argv[4], argv[5]);
 		return 0;

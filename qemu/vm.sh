@@ -5,6 +5,8 @@
 # cannot run a mainline guest), runs one command in it and returns its exit
 # status (255 if the guest never finished it).  Fails as well on any kernel splat in the guest's log.
 # The guest's command gets LINUX_TREE (the kernel's selftest helpers).
+# VM_QEMU_OPTS in the environment: more options for QEMU (make insns: its
+# plugin).
 # usage: vm.sh KBUILD OUTDIR COMMAND...
 set -u
 kbuild=$1 out=$2
@@ -24,6 +26,7 @@ rm -f "$console" "$out/dmesg.txt" "$out/exit-status"
 # of 6 with no5lvl); 4-level paging is what most hardware runs.
 vng --run "$kbuild" --disable-kvm --cpus 2 --memory "${VM_MEMORY:-4G}" \
 	--append "no5lvl ${VM_APPEND:-}" --rwdir "$out" --verbose \
+	${VM_QEMU_OPTS:+"--qemu-opts=$VM_QEMU_OPTS"} \
 	--exec "( export LINUX_TREE=${LINUX_TREE:-}; $* ); echo \$? >$out/exit-status" >"$console" 2>&1 &
 vm=$!
 # A progress line every 30 s on stderr: time in the VM, and the TAP

@@ -1,0 +1,186 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * insns_plugin - a QEMU TCG plugin for `make insns`: what one marked call
+ * runs, counted by the emulator, not timed.
+ *
+ * fidedupe_bench's insns mode reads the user page at INSNS_MARK just
+ * before a call (offset 0: open a window on this vCPU) and just after it
+ * (offset 64: close it).  For each window the plugin prints
+ *
+ *   window N insns I kernel_insns K accesses A code_pages C data_pages D
+ *   tb N ADDR COUNT      (for each kernel translation block run: its
+ *                         guest address and the instructions it ran)
+ *
+ * I and K count whole translation blocks (a block left early by an
+ * exception counts in full); A is every load and store; C and D the
+ * distinct guest pages of code run and of data accessed.  The output goes
+ * to QEMU's log (-d plugin -D FILE).
+ *
+ * QEMU installs no header for plugins: qemu_plugin_api.h declares the
+ * few calls this uses.
+ */
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "qemu_plugin_api.h"
+
+PLUGIN_EXPORT int qemu_plugin_version = 2;
+
+/* The marker page: the same address as INSNS_MARK in fidedupe_bench.c. */
+#define INSNS_MARK 0x5a5a00000000ULL
+#define MARK_OPEN 0
+#define MARK_CLOSE 64
+
+#define PAGE_SHIFT 12
+#define KERNEL_HALF(addr) ((addr) >> 63)
+
+/* A translation block as the plugin keeps it: where, how long, pages. */
+struct block {
+	uint64_t vaddr;
+	uint64_t last_page;	/* the page of its last instruction's last byte */
+	unsigned int insns;
+};
+
+/* A set of page numbers, open addressing; full at half its size. */
+#define SET_BITS 16
+#define SET_SIZE (1U << SET_BITS)
+struct page_set {
+	uint64_t key[SET_SIZE];	/* page + 1; 0 is empty */
+	unsigned int n;
+};
+
+/* The blocks a window ran, in order. */
+#define RUN_MAX (1U << 20)
+struct run {
+	uint64_t vaddr;
+	unsigned int insns;
+};
+
+static struct page_set code_pages, data_pages;
+static struct run runs[RUN_MAX];
+static unsigned int nruns;
+static unsigned long window, insns, kernel_insns, accesses;
+static int open_vcpu = -1;
+
+static void set_add(struct page_set *s, uint64_t page)
+{
+	uint64_t key = page + 1;
+	unsigned int i = (unsigned int)((key * 0x9e3779b97f4a7c15ULL) >> (64 - SET_BITS));
+
+	while (s->key[i]) {
+		if (s->key[i] == key)
+			return;
+		i = (i + 1) & (SET_SIZE - 1);
+	}
+	if (s->n < SET_SIZE / 2) {
+		s->key[i] = key;
+		s->n++;
+	}
+}
+
+static int run_cmp(const void *a, const void *b)
+{
+	const struct run *x = a, *y = b;
+
+	return x->vaddr < y->vaddr ? -1 : x->vaddr > y->vaddr;
+}
+
+static void window_open(unsigned int vcpu)
+{
+	memset(&code_pages, 0, sizeof(code_pages));
+	memset(&data_pages, 0, sizeof(data_pages));
+	nruns = 0;
+	insns = kernel_insns = accesses = 0;
+	open_vcpu = vcpu;
+}
+
+/* Prints the window's figures and its kernel blocks, summed by address. */
+static void window_close(void)
+{
+	char line[160];
+	unsigned int i, j;
+
+	open_vcpu = -1;
+	window++;
+	snprintf(line, sizeof(line),
+		 "window %lu insns %lu kernel_insns %lu accesses %lu code_pages %u data_pages %u\n",
+		 window, insns, kernel_insns, accesses, code_pages.n, data_pages.n);
+	qemu_plugin_outs(line);
+	qsort(runs, nruns, sizeof(runs[0]), run_cmp);
+	for (i = 0; i < nruns; i = j) {
+		unsigned long sum = 0;
+
+		for (j = i; j < nruns && runs[j].vaddr == runs[i].vaddr; j++)
+			sum += runs[j].insns;
+		snprintf(line, sizeof(line), "tb %lu %llx %lu\n", window,
+			 (unsigned long long)runs[i].vaddr, sum);
+		qemu_plugin_outs(line);
+	}
+}
+
+static void on_block(unsigned int vcpu, void *udata)
+{
+	const struct block *b = udata;
+
+	if ((int)vcpu != open_vcpu)
+		return;
+	insns += b->insns;
+	set_add(&code_pages, b->vaddr >> PAGE_SHIFT);
+	set_add(&code_pages, b->last_page);
+	if (KERNEL_HALF(b->vaddr)) {
+		kernel_insns += b->insns;
+		if (nruns < RUN_MAX)
+			runs[nruns++] = (struct run){ b->vaddr, b->insns };
+	}
+}
+
+static void on_access(unsigned int vcpu, uint32_t info, uint64_t vaddr,
+		      void *udata)
+{
+	if ((vaddr & ~(uint64_t)(MARK_CLOSE | (MARK_CLOSE - 1))) == INSNS_MARK) {
+		if (vaddr == INSNS_MARK + MARK_OPEN && open_vcpu < 0)
+			window_open(vcpu);
+		else if (vaddr == INSNS_MARK + MARK_CLOSE && (int)vcpu == open_vcpu)
+			window_close();
+		return;
+	}
+	if ((int)vcpu != open_vcpu)
+		return;
+	accesses++;
+	set_add(&data_pages, vaddr >> PAGE_SHIFT);
+}
+
+static void on_translate(uint64_t id, struct qemu_plugin_tb *tb)
+{
+	size_t n = qemu_plugin_tb_n_insns(tb), i;
+	struct qemu_plugin_insn *last;
+	struct block *b;
+
+	if (!n)
+		return;
+	/* Kept as long as QEMU may run the block: never freed. */
+	b = malloc(sizeof(*b));
+	if (!b)
+		return;
+	last = qemu_plugin_tb_get_insn(tb, n - 1);
+	b->vaddr = qemu_plugin_tb_vaddr(tb);
+	b->last_page = (qemu_plugin_insn_vaddr(last) +
+			qemu_plugin_insn_size(last) - 1) >> PAGE_SHIFT;
+	b->insns = n;
+	qemu_plugin_register_vcpu_tb_exec_cb(tb, on_block, QEMU_PLUGIN_CB_NO_REGS, b);
+	for (i = 0; i < n; i++)
+		qemu_plugin_register_vcpu_mem_cb(qemu_plugin_tb_get_insn(tb, i),
+						 on_access, QEMU_PLUGIN_CB_NO_REGS, QEMU_PLUGIN_MEM_RW, NULL);
+}
+
+PLUGIN_EXPORT int qemu_plugin_install(uint64_t id, const struct qemu_info *info,
+				      int argc, char **argv)
+{
+	if (!info->system_emulation || info->version.min > qemu_plugin_version)
+		return -1;
+	qemu_plugin_register_vcpu_tb_trans_cb(id, on_translate);
+	return 0;
+}
