@@ -2,13 +2,16 @@
 # SPDX-License-Identifier: GPL-2.0
 """make insns: the report of what each marked call ran, from the guest's
 rows (insns.tsv), the plugin's windows (plugin.log) and the guest's
-kallsyms.  Each figure is the median over the calls of one filesystem,
-stage and path.
+kallsyms, written to RESULTS/<date>-<commit>-insns.md (its path printed).
+Each figure is the median over the calls of one filesystem, stage and
+path.
 
-usage: insns.py OUTDIR REPORT.md HEADER_LINE...
+usage: insns.py OUTDIR RESULTS KERNEL ROUNDS
 """
 import bisect
 import collections
+import datetime
+import os
 import statistics
 import subprocess
 import sys
@@ -80,9 +83,29 @@ def median_int(values):
     return int(statistics.median(values)) if values else 0
 
 
+def command_output(argv, default):
+    """The first line @argv prints, or @default if it cannot run."""
+    try:
+        res = subprocess.run(argv, capture_output=True, text=True, check=True)
+        return res.stdout.splitlines()[0]
+    except (OSError, subprocess.CalledProcessError, IndexError):
+        return default
+
+
 def main():
-    out, report = sys.argv[1], sys.argv[2]
-    header = sys.argv[3:]
+    out, results, kernel, rounds = sys.argv[1:5]
+    here = os.path.dirname(os.path.abspath(__file__))
+    commit = command_output(["git", "-C", here, "rev-parse", "--short", "HEAD"], "unknown")
+    qemu = command_output(["qemu-system-x86_64", "--version"], "version ?")
+    qemu = qemu.split("version ", 1)[-1].split()[0]
+    report = os.path.join(results, f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d}"
+                          f"-{commit}-insns.md")
+    header = [f"# Instructions of one call at {commit}", "",
+              f"- kernel: {kernel} (the bench kernel), TCG, counted by",
+              f"  bench/insns_plugin.c in QEMU {qemu}",
+              f"- {rounds} marked calls per filesystem, stage and path (fidedupe_bench's",
+              "  insns mode, the split-4k stages), after 1000 unmarked rounds; each",
+              "  figure is the median over the calls"]
     calls = read_calls(out)
     windows = read_windows(out)
     syms = Symbols(f"{out}/kallsyms.txt")
@@ -155,6 +178,7 @@ def main():
             lines.append("")
     with open(report, "w") as f:
         f.write("\n".join(lines))
+    print(f"insns: {report}")
 
 
 if __name__ == "__main__":

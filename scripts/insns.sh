@@ -4,8 +4,8 @@
 # `make insns`: what one call runs, counted by the emulator instead of
 # timed.  Boots the bench kernel with bench/insns_plugin.c loaded into
 # QEMU, runs ROUNDS rounds of marked calls per filesystem, stage and path
-# (qemu/guest-insns.sh) and writes bench/results/<date>-<commit>-insns.md
-# (bench/insns.py): instructions, memory accesses and distinct pages per
+# (qemu/guest-insns.sh); bench/insns.py writes
+# bench/results/<date>-<commit>-insns.md: instructions, memory accesses and distinct pages per
 # call, and the instructions of each function that differ between the
 # paths.  Unlike a time, these do not drift with the machine.
 # usage: insns.sh KBUILD BUILDDIR ROUNDS
@@ -19,13 +19,4 @@ VM_MEMORY=4G VM_QEMU_OPTS="-plugin $build/bench/insns_plugin.so -d plugin -D $ou
 	"$here/qemu/vm.sh" "$kbuild" "$out" \
 	"$here/qemu/guest-insns.sh" "$out" "$build/module-bench/fidedupe.ko" \
 	"$build/bench/fidedupe_bench" "$rounds"
-commit=$(git -C "$here" rev-parse --short HEAD 2>/dev/null || echo unknown)
-name="$here/bench/results/$(date -u +%Y-%m-%d)-$commit-insns.md"
-python3 "$here/bench/insns.py" "$out" "$name" \
-	"# Instructions of one call at $commit" "" \
-	"- kernel: $(basename "$kbuild") (the bench kernel), TCG, counted by" \
-	"  bench/insns_plugin.c in QEMU $(qemu-system-x86_64 --version | sed -n '1s/.*version \([^ ]*\).*/\1/p')" \
-	"- $rounds marked calls per filesystem, stage and path (fidedupe_bench's" \
-	"  insns mode, the split-4k stages), after 1000 unmarked rounds; each" \
-	"  figure is the median over the calls"
-echo "insns: $name"
+python3 "$here/bench/insns.py" "$out" "$here/bench/results" "$(basename "$kbuild")" "$rounds"
