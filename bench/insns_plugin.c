@@ -52,7 +52,7 @@ struct page_set {
 	unsigned int n;
 };
 
-/* The blocks a window ran, in order. */
+/* The kernel blocks a window ran, sorted by address when it closes. */
 #define RUN_MAX (1U << 20)
 struct run {
 	uint64_t vaddr;
