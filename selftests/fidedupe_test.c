@@ -542,6 +542,11 @@ TEST_F(dedupe, efault_partway_inside_a_read_ahead)
  * Through FIDEDUPERANGE every destination is deduped on the kernel's copy
  * and the copy-out faults after the first record: EFAULT, and all three
  * shared.
+ *
+ * No path can write the second and third records, on a page the caller
+ * cannot write either, so what they hold shows nothing: what shows how
+ * far each path went is the first record, on the writable page, and which
+ * destinations the filesystem shares.
  */
 TEST_F(dedupe, efault_partway_on_write_back)
 {
@@ -568,12 +573,10 @@ TEST_F(dedupe, efault_partway_on_write_back)
 	EXPECT_EQ(-EFAULT, dedupe_via(self->path, self->dev, src, r));
 	EXPECT_EQ(FILE_DEDUPE_RANGE_SAME, r->info[0].status);
 	EXPECT_EQ(len, r->info[0].bytes_deduped);
-	for (i = 1; i < 3; i++) {
-		EXPECT_EQ(0x5a5a5a5a, r->info[i].status);
-		EXPECT_EQ(0xdeadbeefdeadbeefULL, r->info[i].bytes_deduped);
-	}
+	/* Both paths dedupe the second destination, before the fault. */
 	EXPECT_EQ((int64_t)len, shared_bytes(dst[0], 0, len));
 	EXPECT_EQ((int64_t)len, shared_bytes(dst[1], 0, len));
+	/* The fault ends /dev/fidedupe's call; FIDEDUPERANGE's comes after. */
 	EXPECT_EQ(self->path == PATH_MODULE ? 0 : (int64_t)len, shared_bytes(dst[2], 0, len));
 	munmap(map, 2 * page);
 }
