@@ -205,32 +205,71 @@ TEST_F(dedupe, cap_dac_override_without_cap_sys_admin)
 }
 
 /*
+ * Whether this kernel lets root make user namespaces; if not, why, in
+ * @why.  Asked before any is made: once they are available, a failure to
+ * make one fails the case rather than skipping it.
+ */
+static bool have_user_namespaces(char *why, size_t size)
+{
+	long max = -1;
+	FILE *f;
+
+	if (access("/proc/self/ns/user", F_OK)) {
+		snprintf(why, size, "no user namespaces in this kernel (CONFIG_USER_NS)");
+		return false;
+	}
+	f = fopen("/proc/sys/user/max_user_namespaces", "r");
+	if (f) {
+		if (fscanf(f, "%ld", &max) != 1)
+			max = -1;
+		fclose(f);
+	}
+	if (max == 0) {
+		snprintf(why, size, "user namespaces are disabled: user.max_user_namespaces is 0");
+		return false;
+	}
+	return true;
+}
+
+/*
  * A user namespace whose uid and gid maps are "@inside @outside 1", as an
- * fd for MOUNT_ATTR_IDMAP; -errno on failure.
+ * fd for MOUNT_ATTR_IDMAP; -errno on failure: fork()'s, unshare()'s in
+ * the child, -ECHILD if the child said nothing, -EIO if a map was refused.
  */
 static int userns_fd(unsigned int inside, unsigned int outside)
 {
 	static const char * const files[] = { "uid_map", "gid_map" };
-	int ready[2], fd = -ECHILD, n, f;
-	char p[64], map[64], c;
+	int ready[2], fd, n, f;
+	char p[64], map[64];
+	unsigned char err;
 	unsigned int i;
 	pid_t pid;
 
 	if (pipe(ready))
 		return -errno;
 	pid = fork();
-	if (pid == 0) {
+	if (pid < 0) {
+		fd = -errno;
 		close(ready[0]);
-		if (unshare(CLONE_NEWUSER))
-			_exit(1);
-		if (write(ready[1], "x", 1) != 1)
+		close(ready[1]);
+		return fd;
+	}
+	if (pid == 0) {
+		/* One byte: 0 in the new namespace, or unshare()'s errno. */
+		close(ready[0]);
+		err = unshare(CLONE_NEWUSER) ? errno : 0;
+		if (write(ready[1], &err, 1) != 1 || err)
 			_exit(1);
 		pause();
 		_exit(0);
 	}
 	close(ready[1]);
-	if (pid < 0 || read(ready[0], &c, 1) != 1) {
-		fd = -EINVAL;
+	if (read(ready[0], &err, 1) != 1) {
+		fd = -ECHILD;
+		goto out;
+	}
+	if (err) {
+		fd = -err;
 		goto out;
 	}
 	n = snprintf(map, sizeof(map), "%u %u 1\n", inside, outside);
@@ -251,10 +290,8 @@ static int userns_fd(unsigned int inside, unsigned int outside)
 		fd = -errno;
 out:
 	close(ready[0]);
-	if (pid > 0) {
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
-	}
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
 	return fd;
 }
 
@@ -270,12 +307,13 @@ TEST_F(dedupe, idmapped_mount_ownership)
 	struct caller through_idmap = { .uid = NOBODY, .dirfd = -1 };
 	struct child_result res;
 	int tree, userns;
+	char why[128];
 
+	if (!have_user_namespaces(why, sizeof(why)))
+		SKIP(return, "%s", why);
 	make_pair(_metadata, self, 1000, 0444);
 	userns = userns_fd(1000, NOBODY);
-	if (userns == -EINVAL)
-		SKIP(return, "no user namespaces in this kernel");
-	ASSERT_LE(0, userns);
+	ASSERT_LE(0, userns) TH_LOG("user namespace: %s", strerror(-userns));
 	tree = syscall(SYS_open_tree, AT_FDCWD, self->dir, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
 	ASSERT_LE(0, tree) TH_LOG("open_tree: %m");
 	attr.userns_fd = userns;
