@@ -280,11 +280,25 @@ static inline uint64_t checksum_zero_words(uint64_t h, uint64_t n)
 }
 
 /*
+ * A failure of file_checksum(): every 64-bit value is some file's
+ * checksum, so none can say "no checksum", and two failed reads must not
+ * compare equal.  Ends the process with a message: under
+ * kselftest_harness.h the case fails (SIGABRT), and so does any other
+ * program (the torture, the bench).
+ */
+static inline void checksum_failed(int fd, const char *what, int err)
+{
+	fprintf(stderr, "file_checksum(fd %d): %s: %s\n", fd, what, strerror(err));
+	abort();
+}
+
+/*
  * A checksum of the whole file's bytes, read through the page cache: FNV-1a
  * over its 64-bit words (the last one padded with zeros), then its size.
  * It depends on the bytes alone, not on where the file has holes, but a
  * hole (SEEK_HOLE) is folded without being read: a sparse file of a GiB
- * costs no more than its data.  0 on failure.  Moves the file offset.
+ * costs no more than its data.  A file that cannot be read ends the
+ * process (checksum_failed()).  Moves the file offset.
  */
 static inline uint64_t file_checksum_seeking(int fd)
 {
@@ -295,7 +309,7 @@ static inline uint64_t file_checksum_seeking(int fd)
 	ssize_t n;
 
 	if (fstat(fd, &st))
-		return 0;
+		checksum_failed(fd, "fstat", errno);
 	while (pos < (uint64_t)st.st_size) {
 		/* Up to the next data, all zeros; ENXIO: no data after pos. */
 		data = lseek(fd, pos, SEEK_DATA);
@@ -321,13 +335,13 @@ static inline uint64_t file_checksum_seeking(int fd)
 
 			n = pread(fd, buf, want, pos);
 			if (n < 0)
-				return 0;
+				checksum_failed(fd, "pread", errno);
 			if (pos + n >= (uint64_t)st.st_size && n % 8) {
 				/* The last word of the file, padded. */
 				memset(buf + n, 0, 8 - n % 8);
 				n += 8 - n % 8;
 			} else if (n < 8) {
-				return 0;	/* truncated under us */
+				checksum_failed(fd, "short read, truncated under us?", EIO);
 			}
 			n &= ~(ssize_t)7;
 			h = checksum_words(h, buf, n);
