@@ -6,8 +6,9 @@
 # btrfs and on xfs: stress-ng --file-ioctl (as root, in a scratch
 # directory), and trinity limited to ioctl(2) on victim files of a scratch
 # directory, as nobody, with no other kind of descriptor.  Each must end,
-# fidedupe must have served FIDEDUPERANGE calls during the engines' runs
-# (calls_fideduperange), and the VM's splat scan covers the kernel log.
+# fidedupe must have served FIDEDUPERANGE calls during each engine's run
+# (calls_fideduperange moved: an engine that never reached fidedupe tested
+# nothing of it), and the VM's splat scan covers the kernel log.
 # Writes OUTDIR/torture-engines.tap, in KTAP (kselftest's ktap_helpers.sh).
 # usage: guest-engines.sh OUTDIR SECONDS
 set -u
@@ -25,9 +26,11 @@ for fs in btrfs xfs; do
 	timeout -s KILL $((seconds + 60)) stress-ng --file-ioctl 2 --temp-path "$d" \
 		--timeout "${seconds}s" --metrics-brief >"$out/stress-ng-$fs.log" 2>&1
 	rc=$?
-	ktap_print_msg "stress-ng --file-ioctl on $fs: exit $rc, FIDEDUPERANGE calls served by fidedupe: $(($(served) - before))"
+	calls=$(($(served) - before))
+	ktap_print_msg "stress-ng --file-ioctl on $fs: exit $rc, FIDEDUPERANGE calls served by fidedupe: $calls"
 	grep -E "file-ioctl|successful|unsuccessful" "$out/stress-ng-$fs.log" | sed 's/^/# /'
-	ktap_status "$rc" "engines.stress-ng.$fs"
+	[ "$rc" -eq 0 ] && [ "$calls" -gt 0 ]
+	ktap_status $? "engines.stress-ng.$fs"
 
 	# Victim files: a few duplicates of one another, owned by nobody.
 	mkdir -p "$d/victims"
@@ -41,11 +44,13 @@ for fs in btrfs xfs; do
 		--disable-fds=sockets,pipes,perf,epoll,eventfd,pseudo,timerfd,testfile,memfd,drm \
 		-C 2 -N 200000 >"$out/trinity-$fs.log" 2>&1)
 	rc=$?
-	ktap_print_msg "trinity (ioctl on victim files, as nobody) on $fs: exit $rc, FIDEDUPERANGE calls served by fidedupe: $(($(served) - before))"
-	tail -n 3 "$out/trinity-$fs.log" | sed 's/^/# /' 
-	# trinity may write to its victims with other ioctls; only a check that
-	# it ended on SIGINT or by itself (and the kernel log) applies here.
-	[ "$rc" -eq 0 ] || [ "$rc" -eq 124 ]
+	calls=$(($(served) - before))
+	ktap_print_msg "trinity (ioctl on victim files, as nobody) on $fs: exit $rc, FIDEDUPERANGE calls served by fidedupe: $calls"
+	tail -n 3 "$out/trinity-$fs.log" | sed 's/^/# /'
+	# trinity may write to its victims with other ioctls, so their data are
+	# not checked: it must have ended on SIGINT or by itself, and at least
+	# one of its FIDEDUPERANGE calls must have reached fidedupe.
+	{ [ "$rc" -eq 0 ] || [ "$rc" -eq 124 ]; } && [ "$calls" -gt 0 ]
 	ktap_status $? "engines.trinity.$fs"
 	rm -rf "$d"
 done
