@@ -9,8 +9,8 @@
 #            the loop device (fail_make_request) during the compare;
 #  stress    callers against writers, freezes and SIGKILL for SECONDS per
 #            filesystem without and with the livepatch
-#            (torture/fidedupe_stress), then stress-ng --file-ioctl and
-#            trinity through the livepatch;
+#            (torture/fidedupe_stress), then stress-ng --file-ioctl
+#            through the livepatch;
 #  unload    rmmod refused while callers are inside long calls, accepted
 #            after; the livepatch disabled and enabled under callers that
 #            are killed.
@@ -268,5 +268,4 @@ else
 	tap_skip "kmemleak reports nothing" "kmemleak is off (boot with kmemleak=on)"
 fi
 tap_end
-[ $setup -eq 0 ] || dmesg >"$out/dmesg.txt"
 exit "$status"
