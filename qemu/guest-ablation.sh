@@ -29,5 +29,4 @@ for round in $(seq "$rounds"); do
 		unload_module || exit 92
 	done
 done >"$out/ablation.tsv"
-dmesg >"$out/dmesg.txt"
 exit "$status"

@@ -31,5 +31,4 @@ for fs in btrfs xfs; do
 done | tee "$out/bench.tsv"
 status=${PIPESTATUS[0]}
 unload_module
-dmesg >"$out/dmesg.txt"
 exit "$status"

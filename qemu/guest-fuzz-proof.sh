@@ -21,5 +21,4 @@ for fs in btrfs xfs; do
 		--save-dir "$out/found" >"$out/fuzz-$fs-proof.txt" 2>&1 || status=1
 done
 unload_module || status=92
-dmesg >"$out/dmesg.txt"
 exit "$status"

@@ -86,5 +86,4 @@ if [ $# -gt 0 ]; then
 fi
 unload_livepatch || status=96
 unload_module || status=92
-[ $setup -eq 0 ] || dmesg >"$out/dmesg.txt"
 exit "$status"

@@ -23,5 +23,4 @@ for fs in btrfs xfs; do
 	drop_fs "$fs" || exit 92
 done >"$out/insns.tsv"
 unload_module || status=1
-dmesg >"$out/dmesg.txt"
 exit "$status"

@@ -69,5 +69,4 @@ load_module "$ko" || exit 91
 profile_all | tee "$out/profile.tsv"
 status=${PIPESTATUS[0]}
 unload_module
-dmesg >"$out/dmesg.txt"
 exit "$status"

@@ -59,4 +59,3 @@ fi
 cd /
 [ "$mode" != livepatch ] || unload_livepatch
 unload_module
-dmesg >"${OUT:-/tmp}/dmesg.txt"

@@ -96,7 +96,7 @@ printf '%s\n' "${names[@]}" >"$out/names"
 	printf 'MUTANTS_FUZZ_ARGS=%q\n' "${MUTANTS_FUZZ_ARGS:---smoke --fs btrfs}"
 	printf 'MUTANTS_FIRST=%q\n' "${MUTANTS_FIRST:-}"
 } >"$out/settings"
-timeout "${MUTANTS_TIMEOUT:-21600}" "$here/qemu/vm.sh" "$kbuild" "$out" \
+VM_SPLAT_LOG=$out/dmesg.txt VM_TIMEOUT=${MUTANTS_TIMEOUT:-21600} "$here/qemu/vm.sh" "$kbuild" "$out" \
 	"$here/qemu/guest-mutants.sh" "$out" "$build"
 vm_status=$?
 finished=$(date +%s)
