@@ -39,7 +39,7 @@ KERNEL_GOAL := kernel
 endif
 TOOLS := $(O)/tools/fidedupe
 
-.PHONY: all deps kernel module install selftests tools lint docs check run bench bench-kernel profile ablation insns \
+.PHONY: all deps kernel module install selftests tools lint docs check check-full shell run bench bench-kernel profile ablation insns \
 	mutants clean help \
 	fuzzer fuzz fuzz-proof torture-bins faults stress torture torture-proof
 
@@ -126,8 +126,24 @@ docs: deps $(O)/tools/man-example
 # When make started, for the total time check.sh prints at the end.
 export FIDEDUPE_MAKE_START := $(shell date +%s)
 
+# make check: the gate (README.md); make check-full: the same with the
+# long cases and the short torture (Documentation/testing.rst).
+# make check T=PROGRAM:CASE [V=VARIANT]: that case alone, after building
+# only what it needs.  make shell: the test kernel with fidedupe loaded
+# and the filesystems mounted, for poking by hand.
+ifdef T
+check: module selftests
+	@scripts/check.sh $(KBUILD) $(O) one $(T) $(V)
+else
 check: lint docs module selftests tools fuzzer torture-bins
-	@scripts/check.sh $(KBUILD) $(O)
+	@scripts/check.sh $(KBUILD) $(O) check
+endif
+
+check-full: lint docs module selftests tools fuzzer torture-bins
+	@scripts/check.sh $(KBUILD) $(O) full
+
+shell: module selftests tools
+	@VM_SHELL=1 qemu/vm.sh $(KBUILD) $(O)/vm-shell qemu/guest-shell.sh $(O)
 
 # MODE=device (default): through /dev/fidedupe; MODE=livepatch: duperemove
 # through FIDEDUPERANGE with fidedupe_livepatch.ko loaded.
@@ -262,7 +278,10 @@ help:
 	@echo
 	@echo '  make run        boot the test kernel, dedupe duplicates (MODE=livepatch: duperemove)'
 	@echo '  make check      lint, docs, builds, then KUnit, kselftests, fuzz smoke'
-	@echo '                 and the short torture (FIDEDUPE_CHECK_TORTURE=0: without)'
+	@echo '                 and a short fault sweep: the gate, 30 minutes at most'
+	@echo '  make check T=fidedupe_test:reserved_fields V=btrfs_module   one case'
+	@echo '  make check-full make check with the long cases and the short torture'
+	@echo '  make shell      the test kernel, fidedupe loaded, filesystems mounted'
 	@echo
 	@echo '  make module     fidedupe.ko and fidedupe_livepatch.ko (KDIR=... for another kernel)'
 	@echo '  make install    modules_install into INSTALL_MOD_PATH, and the udev rule'

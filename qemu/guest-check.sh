@@ -1,43 +1,82 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Runs inside the test VM: load fidedupe (its KUnit suites run at load),
-# make btrfs, xfs and ext4 on loop files, run every kselftest program; then
-# load fidedupe_livepatch and run the native-path cases again, which must
-# now show fidedupe's rules, and cycle the livepatch under load; then
-# reload the module with small limits and run the cases that depend on them,
-# through /dev/fidedupe and through the livepatch.
-# The kselftests run as the kernel runs them: the first pass through the
-# installed run_kselftest.sh (SELFTESTDIR/../kselftest, as LKFT runs it),
-# the livepatch pass through `make -C selftests run_tests` (LINUX_TREE
-# from the environment).  Each program's TAP goes to OUTDIR/<name>.tap
-# for the host's count (run_fidedupe_tests.sh, FIDEDUPE_TAP_DIR).
-# Harness arguments (-v VARIANT, -t TEST) limit the first pass and skip
-# the rest.
-# usage: guest-check.sh OUTDIR KO SELFTESTDIR [HARNESS ARGS...]
+# make check, make check-full and make check T=..., inside the test VM.
+# Each stage writes OUTDIR/<name>.tap (KTAP), which the host counts with
+# scripts/results.py, and names itself in OUTDIR/stage first (qemu/vm.sh
+# says where a run that timed out was).
+#
+# TIER check: load fidedupe (its KUnit suites run at every load); every
+#   kselftest case but the long ones (LONG_CASES, LONG_PROGRAMS) on all
+#   four variants, btrfs beside xfs; the man page's example; the
+#   native-path cases again through fidedupe_livepatch; the livepatch
+#   cycled under load; the small-limits cases through /dev/fidedupe and
+#   through the livepatch; the fuzzer's smoke; a short fault sweep; then
+#   every filesystem must unmount.
+# TIER full: the same with the long cases and programs, the fuzzer's
+#   longer smoke, and the short torture (faults, stress, the engines,
+#   unload under load).
+# TIER one PROGRAM CASE [VARIANT]: that case alone (every variant unless
+#   one is named), with the module loaded.
+# usage: guest-check.sh OUTDIR BUILDDIR TIER [PROGRAM CASE [VARIANT]]
 set -u
 shopt -s nullglob
-out=$1 ko=$2 tests=$3
+out=$1 build=$2 tier=$3
 shift 3
 here=$(dirname "$0")
 . "$here/guest-lib.sh"
-lp=$(dirname "$ko")/fidedupe_livepatch.ko
-kselftest=$tests/../kselftest
-fuzzer=$tests/../fuzz/fidedupe-fuzz
-torture=$tests/../torture
+ko=$build/module/fidedupe.ko
+lp=$build/module/fidedupe_livepatch.ko
+tests=$build/selftests
+kselftest=$build/kselftest
 # What each client did without the livepatch (clients.<fs>.<client>),
 # compared with what it does with it.
 export FIDEDUPE_CLIENTS_BASELINE=$out/clients
+# Every load of fidedupe.ko, which the host matches with KUnit's runs.
+export FIDEDUPE_LOADS=$out/fidedupe-loads
+: >"$FIDEDUPE_LOADS"
+
+# The long cases: 1 GiB of page cache compared per path, minutes under
+# TCG; the clients over trees of 1 GiB files.
+LONG_CASES="cap_before_destination_checks_full_size"
+LONG_PROGRAMS="fidedupe_clients_test"
+PROGRAMS="fidedupe_test fidedupe_range_test fidedupe_perm_test fidedupe_signal_test
+	  fidedupe_hooks_test fidedupe_clients_test"
+long=()
+if [ "$tier" = check ]; then
+	long=($(printf -- '-T %s ' $LONG_CASES))
+	for p in $LONG_PROGRAMS; do PROGRAMS=${PROGRAMS/$p/}; done
+fi
+export FIDEDUPE_PROGRAMS=$PROGRAMS FIDEDUPE_JOBS=2
 
 status=0
+stage() { echo "$1" >"$out/stage"; }
 dmesg -n 1
 make_all_fs || exit 90
 
+if [ "$tier" = one ]; then
+	prog=$1 case=$2 variant=${3:-}
+	stage "$prog:$case${variant:+:$variant}"
+	filter=(-t "$case")
+	if [ -n "$variant" ]; then
+		fixture=$("$tests/$prog" -l 2>&1 | awk -v c="$case" '
+			$1 != "#" && NF == 3 { f = $1 } $NF == c { print f; exit }')
+		filter=(-r "$fixture.$variant.$case")
+	fi
+	load_module "$ko" || exit 91
+	"$tests/$prog" "${filter[@]}" >"$out/$prog.tap" 2>&1 || status=1
+	cat "$out/$prog.tap"
+	unload_module || status=92
+	exit "$status"
+fi
+
 # Parameters that cannot work are refused at load, with a message.
+stage module-params
 (
 	ktap_print_header
 	ktap_set_plan 2
 	for param in max_request_bytes=0 chunk_bytes=0; do
+		echo "$ko" >>"$FIDEDUPE_LOADS"
 		if insmod "$ko" "$param" 2>/dev/null; then
 			rmmod fidedupe
 			ktap_test_fail "module-params.refuse_$param"
@@ -49,15 +88,17 @@ make_all_fs || exit 90
 	done
 	ktap_finished
 ) >"$out/module-params.tap" 2>&1
-cat "$out/module-params.tap"
 
+# The kselftests as the kernel runs them: the installed run_kselftest.sh
+# (as LKFT runs it), each program's TAP in OUTDIR (run_fidedupe_tests.sh).
+stage kselftest
 load_module "$ko" || exit 91
-FIDEDUPE_TAP_DIR=$out KSELFTEST_RUN_FIDEDUPE_TESTS_SH_ARGS="$*" \
+FIDEDUPE_TAP_DIR=$out KSELFTEST_RUN_FIDEDUPE_TESTS_SH_ARGS="${long[*]}" \
 	"$kselftest/run_kselftest.sh" >"$out/kselftest.tap" 2>&1 || status=1
-cat "$out/kselftest.tap"
 
 # The man page's example program, on two equal files and a different one.
-ex=$tests/../tools/man-example
+stage man-example
+ex=$build/tools/man-example
 d=$FIDEDUPE_MNT/btrfs/man-example
 mkdir -p "$d"
 head -c 1048576 /dev/urandom >"$d/a"
@@ -74,85 +115,87 @@ cp "$d/a" "$d/b"
 	ktap_test_result man-example.differs [ $? -eq 0 ]
 	ktap_finished
 ) >"$out/man-example.tap" 2>&1
-cat "$out/man-example.tap"
 rm -rf "$d"
 
-if [ $# -eq 0 ]; then
-	# FIDEDUPERANGE itself now runs fidedupe: the native-path cases again.
-	load_livepatch "$lp" || exit 95
+# FIDEDUPERANGE itself now runs fidedupe: the native-path cases again,
+# through lib.mk's run_tests as a developer runs them.
+stage livepatch
+if load_livepatch "$lp"; then
 	FIDEDUPE_LIVEPATCH=1 FIDEDUPE_TAP_DIR=$out FIDEDUPE_TAP_PREFIX=livepatch- \
-		KSELFTEST_RUN_FIDEDUPE_TESTS_SH_ARGS="-v btrfs_native -v xfs_native" \
+		FIDEDUPE_VARIANTS="btrfs_native xfs_native" \
+		KSELFTEST_RUN_FIDEDUPE_TESTS_SH_ARGS="${long[*]}" \
 		make -s -C "$here/../selftests" LINUX_TREE="$LINUX_TREE" OUTPUT="$tests" \
 		run_tests >"$out/kselftest-livepatch.tap" 2>&1 || status=1
-	cat "$out/kselftest-livepatch.tap"
-	unload_livepatch || exit 96
-	"$here/guest-livepatch-cycle.sh" "$lp" "$tests/../tools/fidedupe" \
-		>"$out/livepatch-cycle.tap" 2>&1 || status=1
-	cat "$out/livepatch-cycle.tap"
+	unload_livepatch || status=96
+else
+	echo "not ok 1 livepatch.load" >"$out/kselftest-livepatch.tap"
+	status=95
 fi
+stage livepatch-cycle
+"$here/guest-livepatch-cycle.sh" "$lp" "$build/tools/fidedupe" \
+	>"$out/livepatch-cycle.tap" 2>&1 || status=1
 unload_module || status=92
 
 # Small limits: a request longer than max_request_bytes is shortened, the
 # cap comes before the destinations' checks, a destination is remapped in
-# chunks of chunk_bytes, and a call is many chunks long.
+# chunks of chunk_bytes, and a call is many chunks long; through
+# /dev/fidedupe, then on FIDEDUPERANGE through the livepatch.
+stage small-limits
 small_limit_cases=(-t prefix_rule -t max_request_shortens -t cap_before_destination_checks
 		   -t overlap_judged_on_the_whole_range -t error_after_shared_prefix)
-if [ $# -eq 0 ]; then
-	load_module "$ko" max_request_bytes=1048576 chunk_bytes=65536 || exit 93
-	FIDEDUPE_MAX_REQUEST_BYTES=1048576 FIDEDUPE_CHUNK_BYTES=65536 \
-		"$tests/fidedupe_range_test" "${small_limit_cases[@]}" \
-		>"$out/small-limits.tap" 2>&1 || status=1
-	cat "$out/small-limits.tap"
-	# The same limits on FIDEDUPERANGE through the livepatch (the harness
-	# stops at the first filter that matches: native variants only).
-	load_livepatch "$lp" || exit 97
-	FIDEDUPE_LIVEPATCH=1 FIDEDUPE_MAX_REQUEST_BYTES=1048576 FIDEDUPE_CHUNK_BYTES=65536 \
-		"$tests/fidedupe_range_test" -V btrfs_module -V xfs_module \
-		"${small_limit_cases[@]}" \
-		>"$out/small-limits-livepatch.tap" 2>&1 || status=1
-	cat "$out/small-limits-livepatch.tap"
+export FIDEDUPE_MAX_REQUEST_BYTES=1048576 FIDEDUPE_CHUNK_BYTES=65536
+load_module "$ko" max_request_bytes=$FIDEDUPE_MAX_REQUEST_BYTES \
+	chunk_bytes=$FIDEDUPE_CHUNK_BYTES || exit 93
+"$tests/fidedupe_range_test" "${small_limit_cases[@]}" \
+	>"$out/small-limits.tap" 2>&1 || status=1
+if load_livepatch "$lp"; then
+	FIDEDUPE_LIVEPATCH=1 "$tests/fidedupe_range_test" -V btrfs_module -V xfs_module \
+		"${small_limit_cases[@]}" >"$out/small-limits-livepatch.tap" 2>&1 || status=1
 	unload_livepatch || status=98
-	unload_module || status=94
+else
+	echo "not ok 1 livepatch.load" >"$out/small-limits-livepatch.tap"
+	status=97
 fi
-# The differential fuzzer's smoke (qemu/guest-fuzz.sh): 20000 cases per
-# filesystem in all, with a fixed seed, and every saved reproducer.  Its
-# cases of many records have at most 4096 (make fuzz: 65535): with up to
-# 65535 they were 1 case in 31 and nine tenths of the root runs' time.
-if [ $# -eq 0 ] && [ -x "$fuzzer" ]; then
-	fuzz_out=$out/fuzz
-	mkdir -p "$fuzz_out"
-	FUZZ_REPEAT_MAX=${FIDEDUPE_FUZZ_REPEAT_MAX:-4096} \
-		"$here/guest-fuzz.sh" --no-setup "$fuzz_out" "$ko" "$fuzzer" \
-		"${FIDEDUPE_FUZZ_CASES:-15000}" 0 "${FIDEDUPE_FUZZ_SEED:-1}" \
-		"$here"/../fuzz/regressions/*.json || status=1
-	(
-		ktap_print_header
-		reports=("$fuzz_out"/fuzz-*.txt)
-		ktap_set_plan $((${#reports[@]} + 2))
-		for r in "${reports[@]}"; do
-			last=$(tail -n 1 "$r")
-			ktap_print_msg "$(basename "$r" .txt): $last"
-			grep -q -E '^fuzz: [0-9]+ (cases, 0 undocumented differences, 0 invariant failures|regression cases, 0 failed)$' <<<"$last"
-			ktap_test_result "$(basename "$r" .txt)" [ $? -eq 0 ]
-		done
-		# The issue's floor: 20000 cases per filesystem, all modes.
-		for fs in btrfs xfs; do
-			c=$(cat "$fuzz_out"/fuzz-"$fs"-*.txt 2>/dev/null |
-			    sed -n 's/^fuzz: \([0-9]*\) cases, .*/\1/p' | awk '{ s += $1 } END { print s + 0 }')
-			ktap_test_result "$fs: $c cases, at least 20000" [ "$c" -ge 20000 ]
-		done
-		ktap_finished
-	) >"$out/fuzz-smoke.tap"
-	cat "$out/fuzz-smoke.tap"
-fi
-# The short torture (qemu/guest-torture.sh; make faults and make stress
-# run the long one), unless the host left it out (make check
-# FIDEDUPE_CHECK_TORTURE=0): the fail-nth sweep on xfs, read errors, 10 s
-# of stress per filesystem and path, the engines, unload under load; then
-# every filesystem must unmount (no leaked file reference).
-if [ $# -eq 0 ] && [ -e "$out/torture-enabled" ] && [ -x "$torture/fidedupe_faults" ]; then
-	"$here/guest-torture.sh" --no-setup "$out" "$ko" "$torture" 40 \
-		faults-short stress unload || status=1
-fi
-dmesg >"$out/dmesg.txt"
+unload_module || status=94
+unset FIDEDUPE_MAX_REQUEST_BYTES FIDEDUPE_CHUNK_BYTES
+
+# The differential fuzzer's smoke (qemu/guest-fuzz.sh) with a fixed seed,
+# and every saved reproducer.  Its cases of many records have at most
+# 4096 (make fuzz: 65535): with up to 65535 they were 1 case in 31 and
+# nine tenths of the root runs' time.
+stage fuzz-smoke
+fuzz_cases=${FIDEDUPE_FUZZ_CASES:-$([ "$tier" = full ] && echo 15000 || echo 5000)}
+fuzz_out=$out/fuzz
+mkdir -p "$fuzz_out"
+FUZZ_REPEAT_MAX=${FIDEDUPE_FUZZ_REPEAT_MAX:-4096} \
+	"$here/guest-fuzz.sh" --no-setup "$fuzz_out" "$ko" "$build/fuzz/fidedupe-fuzz" \
+	"$fuzz_cases" 0 "${FIDEDUPE_FUZZ_SEED:-1}" \
+	"$here"/../fuzz/regressions/*.json || status=1
+(
+	ktap_print_header
+	reports=("$fuzz_out"/fuzz-*.txt)
+	ktap_set_plan $((${#reports[@]} + 2))
+	for r in "${reports[@]}"; do
+		last=$(tail -n 1 "$r")
+		ktap_print_msg "$(basename "$r" .txt): $last"
+		grep -q -E '^fuzz: [0-9]+ (cases, 0 undocumented differences, 0 invariant failures|regression cases, 0 failed)$' <<<"$last"
+		ktap_test_result "$(basename "$r" .txt)" [ $? -eq 0 ]
+	done
+	# The cases asked for, per filesystem, all modes together.
+	for fs in btrfs xfs; do
+		c=$(cat "$fuzz_out"/fuzz-"$fs"-*.txt 2>/dev/null |
+		    sed -n 's/^fuzz: \([0-9]*\) cases, .*/\1/p' | awk '{ s += $1 } END { print s + 0 }')
+		ktap_test_result "$fs: $c cases, at least $fuzz_cases" [ "$c" -ge "$fuzz_cases" ]
+	done
+	ktap_finished
+) >"$out/fuzz-smoke.tap"
+
+# The torture (qemu/guest-torture.sh; make faults and make stress run the
+# long one): the fail-nth sweep on xfs and read errors; with check-full,
+# stress per filesystem and path, the engines and unload under load.
+# Then every filesystem must unmount (no leaked file reference).
+stage torture
+parts="faults-short"
+[ "$tier" != full ] || parts="faults-short stress unload"
+"$here/guest-torture.sh" --no-setup "$out" "$ko" "$build/torture" 40 $parts || status=1
 exit "$status"

@@ -5,8 +5,11 @@
 . "$(dirname "${BASH_SOURCE[0]}")/../selftests/fidedupe_fs.sh"
 
 # load_module KO [PARAM=VALUE...]: insmod and open the node to everybody;
-# every permission check is made per file, as for FIDEDUPERANGE.
+# every permission check is made per file, as for FIDEDUPERANGE.  Each
+# load is noted in FIDEDUPE_LOADS, if set: KUnit's suites run at every
+# load, and the host matches their runs with the loads.
 load_module() {
+	[ -z "${FIDEDUPE_LOADS:-}" ] || echo "$1" >>"$FIDEDUPE_LOADS"
 	insmod "$@" || return 1
 	chmod 0666 /dev/fidedupe
 }

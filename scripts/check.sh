@@ -1,98 +1,71 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# `make check` after the builds: boot the test kernel, run the KUnit suites
-# (at module load) and the kselftests on btrfs and xfs, count the results.
-# The very last line is "N passed, N failed, N skipped"; the exit status is non-zero on
-# any failure, kernel splat or VM failure.
-# usage: check.sh KBUILD BUILDDIR
+# make check, make check-full and make check T=PROGRAM:CASE [V=VARIANT]
+# after the builds: one VM boot (qemu/vm.sh, qemu/guest-check.sh), then
+# one count of everything the guest wrote (scripts/results.py): the
+# KTAP files, KUnit's runs in the whole kernel log, the expected skips
+# (selftests/expected-skips.txt) and the tests review.rst names.  The
+# very last line is "N passed, N failed, N skipped"; the exit status is
+# non-zero on any failure, unexpected or missing skip, kernel splat, VM
+# failure or time-out.
+# usage: check.sh KBUILD BUILDDIR check|full|one [PROGRAM:CASE [VARIANT]]
 set -u
-kbuild=$1 build=$2
+kbuild=$1 build=$2 tier=$3
+shift 3
 here=$(cd "$(dirname "$0")/.." && pwd)
-out="$build/vm-check"
-
-passed=0 failed=0 skipped=0
-count() { passed=$((passed + $1)); failed=$((failed + $2)); }
-rm -f "$out"/*.tap "$out/dmesg.txt" "$out/torture-ranges.txt"
-
-# The short torture runs unless left out (make check FIDEDUPE_CHECK_TORTURE=0,
-# for a quicker run while working).  The text symbols of btrfs and xfs are
-# for its fault sweep, which leaves the filesystems' own sites out (as
-# scripts/torture.sh).
+out=$build/vm-$tier
+# Nothing from an earlier run may be counted.
+rm -rf "$out"
 mkdir -p "$out"
-rm -f "$out/torture-enabled"
-torture_taps=
-if [ "${FIDEDUPE_CHECK_TORTURE:-1}" = 1 ]; then
-	touch "$out/torture-enabled"
-	torture_taps="torture-faults-xfs-native torture-faults-xfs-module
-		torture-faults-xfs-livepatch torture-io-errors-btrfs-native
-		torture-io-errors-btrfs-module torture-io-errors-xfs-native
-		torture-io-errors-xfs-module torture-stress-btrfs torture-stress-xfs
-		torture-stress-btrfs-livepatch torture-stress-xfs-livepatch
-		torture-engines torture-unload torture-final"
-fi
+
+guest_args=()
+case $tier in
+check) timeout=${VM_TIMEOUT:-2400} ;;
+full)
+	timeout=${VM_TIMEOUT:-7200}
+	# kmemleak's scan after the torture (qemu/guest-torture.sh).
+	export VM_APPEND="kmemleak=on ${VM_APPEND:-}"
+	;;
+one)
+	timeout=${VM_TIMEOUT:-600}
+	case ${1:-} in
+	*:?*) guest_args=("${1%%:*}" "${1#*:}" ${2:+"$2"}) ;;
+	*) echo "check: T=PROGRAM:CASE, for example T=fidedupe_test:reserved_fields" >&2; exit 2 ;;
+	esac
+	if [ ! -x "$build/selftests/${guest_args[0]}" ]; then
+		echo "check: no program $build/selftests/${guest_args[0]}" >&2
+		exit 2
+	fi
+	;;
+*) echo "check: no tier '$tier'" >&2; exit 2 ;;
+esac
+
+# The text symbols of btrfs and xfs, for the fault sweep, which leaves
+# the filesystems' own sites out (as scripts/torture.sh).
 for fs in btrfs xfs; do
 	nm --defined-only "$kbuild/fs/$fs/built-in.a" 2>/dev/null |
 		awk '$2 ~ /^[tT]$/ { print $3 }' | sort -u >"$out/$fs.syms"
 done
 
-"$here/qemu/vm.sh" "$kbuild" "$out" \
-	"$here/qemu/guest-check.sh" "$out" "$build/module/fidedupe.ko" \
-	"$build/selftests"
+vm_start=$(date +%s)
+VM_TIMEOUT=$timeout "$here/qemu/vm.sh" "$kbuild" "$out" \
+	"$here/qemu/guest-check.sh" "$out" "$build" "$tier" "${guest_args[@]}"
 vm_status=$?
+vm_end=$(date +%s)
 
-# KUnit: the suites run at every load of fidedupe.ko; the kernel's parser
-# (kunit.py parse) reads each run from the guest's log.
-read -r kunit_runs p f s < <("$here/scripts/kunit-results.py" "$LINUX_TREE" "$out/dmesg.txt" 2>/dev/null)
-if [ "${kunit_runs:-0}" -gt 0 ]; then
-	count "$p" "$f"
-	skipped=$((skipped + s))
-else
-	echo "check: no KUnit results in the guest's log" >&2
-	count 0 1
-fi
-
-# kselftest_harness: "# Totals: pass:P fail:F xfail:X xpass:Y skip:S error:E"
-# One file per program; a program that printed no totals counts as failed.
-# The native-path cases again with the livepatch: livepatch-<program>.tap.
-for t in module-params kselftest "$build"/selftests/*_test small-limits man-example \
-	 kselftest-livepatch \
-	 $(cd "$build/selftests" && printf 'livepatch-%s ' *_test) livepatch-cycle \
-	 small-limits-livepatch fuzz-smoke $torture_taps; do
-	tap="$out/$(basename "$t").tap"
-	totals=$(sed -n 's/^# Totals: pass:\([0-9]*\) fail:\([0-9]*\) .*skip:\([0-9]*\) error:\([0-9]*\).*/\1 \2 \3 \4/p' \
-		 "$tap" 2>/dev/null | tail -n1)
-	# lib.mk's run_tests (the livepatch pass) prints its runner's results
-	# without a totals line: count those, and fail on none.
-	if [ -z "$totals" ] && [ "$(basename "$t")" = kselftest-livepatch ] &&
-	   grep -q -E '^(not )?ok ' "$tap" 2>/dev/null; then
-		totals="$(grep -c -E '^ok [0-9]+ [^#]*$' "$tap") $(grep -c '^not ok ' "$tap")"
-		totals="$totals $(grep -c -E '^ok .*# SKIP' "$tap") 0"
-	fi
-	if [ -n "$totals" ]; then
-		read -r p f s e <<<"$totals"
-		count "$p" $((f + e))
-		skipped=$((skipped + s))
-	else
-		echo "check: no kselftest totals in $tap" >&2
-		count 0 1
-	fi
-done
-
-# Every test Documentation/review.rst names exists and passed.
-if "$here/scripts/check-review.sh" "$here/Documentation/review.rst" "$out"; then
-	count 1 0
-else
-	count 0 1
-fi
-
-if [ "$vm_status" -ne 0 ] && [ "$failed" -eq 0 ]; then
-	echo "check: VM exited with status $vm_status" >&2
-	count 0 1
-fi
+"$here/scripts/case-times.py" "$out" 8 || true
+counter=("$here/scripts/results.py" "$out" --linux-tree "$LINUX_TREE"
+	 --skips "$here/selftests/expected-skips.txt" --tier "$tier" --vm-status "$vm_status")
+[ "$tier" = one ] || counter+=(--whole --review "$here/Documentation/review.rst")
+summary=$("${counter[@]}")
+counted=$?
+took=$((vm_end - vm_start))
+echo "check: $((took / 60)) min $((took % 60)) s in the VM"
 if [ -n "${FIDEDUPE_MAKE_START:-}" ]; then
-	took=$(( $(date +%s) - FIDEDUPE_MAKE_START ))
-	echo "check: $((took / 60)) min $((took % 60)) s in all, since make started"
+	before=$((vm_start - FIDEDUPE_MAKE_START)) all=$(( $(date +%s) - FIDEDUPE_MAKE_START ))
+	echo "check: $((before / 60)) min $((before % 60)) s before it (set-up, kernel, builds, lint)"
+	echo "check: $((all / 60)) min $((all % 60)) s in all, since make started"
 fi
-echo "$passed passed, $failed failed, $skipped skipped"
-[ "$failed" -eq 0 ]
+echo "$summary"
+exit "$counted"

@@ -5,9 +5,19 @@
 # as filesystems/fat/run_fat_tests.sh does for vfat: makes the filesystems
 # under FIDEDUPE_MNT unless they are mounted there already, runs each
 # program with this script's arguments (kselftest_harness filters such as
-# -v btrfs_native), reports one KTAP result per program and undoes what it
-# made.  Each program's own output is printed as KTAP diagnostics and, if
-# FIDEDUPE_TAP_DIR is set, kept in FIDEDUPE_TAP_DIR/<FIDEDUPE_TAP_PREFIX><program>.tap.
+# -T case), reports one KTAP result per program and undoes what it made.
+# Each program's own output is printed as KTAP diagnostics and, if
+# FIDEDUPE_TAP_DIR is set, kept in
+# FIDEDUPE_TAP_DIR/<FIDEDUPE_TAP_PREFIX><program>[.<fs>].tap, with each line's
+# time in a .times file beside it (scripts/case-times.py reads them).
+#
+# The environment chooses what runs:
+#   FIDEDUPE_PROGRAMS  the programs (default: all six)
+#   FIDEDUPE_VARIANTS  the variants (default: btrfs_native btrfs_module
+#                      xfs_native xfs_module)
+#   FIDEDUPE_JOBS=2    each program's btrfs and xfs variants side by side,
+#                      one process each; the cases that read global state
+#                      (SERIAL_CASES) then run alone after them.
 #
 # Needs root, fidedupe loaded (/dev/fidedupe; without it every case
 # skips, saying so) and mkfs.btrfs, mkfs.xfs and mkfs.ext4.
@@ -20,8 +30,12 @@ PROG_DIR=${FIDEDUPE_TEST_DIR:-$DIR}
 . "$KSFT_DIR/ktap_helpers.sh"
 . "$DIR/fidedupe_fs.sh"
 
-PROGRAMS="fidedupe_test fidedupe_range_test fidedupe_perm_test
-	  fidedupe_signal_test fidedupe_hooks_test fidedupe_clients_test"
+PROGRAMS=${FIDEDUPE_PROGRAMS:-fidedupe_test fidedupe_range_test fidedupe_perm_test
+	  fidedupe_signal_test fidedupe_hooks_test fidedupe_clients_test}
+VARIANTS=${FIDEDUPE_VARIANTS:-btrfs_native btrfs_module xfs_native xfs_module}
+ALL_VARIANTS="btrfs_native btrfs_module xfs_native xfs_module"
+# The counters are global: nothing else may run beside this case.
+SERIAL_CASES="debugfs_counters"
 
 ktap_print_header
 
@@ -59,12 +73,77 @@ fi
 [ -e /dev/fidedupe ] ||
 	ktap_print_msg "no /dev/fidedupe (fidedupe not loaded): every case skips"
 
+# only VARIANT...: harness filters that exclude every other variant.
+only() {
+	local v
+	for v in $ALL_VARIANTS; do
+		case " $* " in *" $v "*) ;; *) printf -- '-V %s ' "$v" ;; esac
+	done
+}
+
+# stamp FILE: copies its input to its output, and to FILE with each
+# line's time (seconds since the epoch) before it.
+stamp() {
+	local line
+	while IFS= read -r line; do
+		printf '%s\n' "$line"
+		printf '%s %s\n' "$EPOCHREALTIME" "$line" >&3
+	done 3>"$1"
+}
+
+TAP_DIR=${FIDEDUPE_TAP_DIR:-$(mktemp -d /tmp/fidedupe_tap.XXXXXX)}
+
+# run PROGRAM SUFFIX ARGS...: one run of PROGRAM, its output kept in
+# TAP_DIR as <prefix><program><suffix>.tap; writes its exit status to
+# the .status file beside it.
+run() {
+	local prog=$1 tap=$TAP_DIR/${FIDEDUPE_TAP_PREFIX:-}$1$2.tap
+	shift 2
+	"$PROG_DIR/$prog" "$@" 2>&1 </dev/null | stamp "${tap%.tap}.times" >"$tap"
+	echo "${PIPESTATUS[0]}" >"${tap%.tap}.status"
+}
+
+# run_program PROGRAM ARGS...: the program on every chosen variant, its
+# output as KTAP diagnostics; a failure if any run failed, else a skip
+# if no run passed.
+run_program() {
+	local prog=$1 fs runs=() r st passed=0 failed=0
+	shift
+	if [ "${FIDEDUPE_JOBS:-1}" -lt 2 ]; then
+		run "$prog" "" $(only $VARIANTS) "$@"
+		runs=("")
+	else
+		for fs in btrfs xfs; do
+			run "$prog" ".$fs" $(only $(printf '%s\n' $VARIANTS | grep "^${fs}_")) \
+				$(printf -- '-T %s ' $SERIAL_CASES) "$@" &
+			runs+=(".$fs")
+		done
+		wait
+		if "$PROG_DIR/$prog" -l 2>&1 | grep -q -w -E "$(echo $SERIAL_CASES | tr ' ' '|')"; then
+			run "$prog" ".serial" $(only $VARIANTS) $(printf -- '-t %s ' $SERIAL_CASES)
+			runs+=(".serial")
+		fi
+	fi
+	for r in "${runs[@]}"; do
+		r=$TAP_DIR/${FIDEDUPE_TAP_PREFIX:-}$prog$r
+		sed -e 's/^/# /' "$r.tap"
+		st=$(cat "$r.status")
+		rm -f "$r.status"
+		case $st in
+		"$KSFT_PASS") passed=1 ;;
+		"$KSFT_SKIP") ;;
+		*) failed=1 ;;
+		esac
+	done
+	[ "$failed" -eq 0 ] || return "$KSFT_FAIL"
+	[ "$passed" -eq 1 ] || return "$KSFT_SKIP"
+	return "$KSFT_PASS"
+}
+
 ktap_set_plan "$(echo $PROGRAMS | wc -w)"
 for prog in $PROGRAMS; do
-	tap=/dev/null
-	[ -n "${FIDEDUPE_TAP_DIR:-}" ] && tap=$FIDEDUPE_TAP_DIR/${FIDEDUPE_TAP_PREFIX:-}$prog.tap
-	"$PROG_DIR/$prog" "$@" 2>&1 </dev/null | tee "$tap" | sed -e 's/^/# /'
-	case ${PIPESTATUS[0]} in
+	run_program "$prog" "$@"
+	case $? in
 	"$KSFT_PASS") ktap_test_pass "$prog" ;;
 	"$KSFT_SKIP") ktap_test_skip "$prog" ;;
 	*) ktap_test_fail "$prog" ;;
