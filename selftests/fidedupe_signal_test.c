@@ -66,16 +66,16 @@ static double native_call_seconds(struct __test_metadata *_metadata,
 TEST_F_TIMEOUT(dedupe, sigkill_during_long_call, 600)
 {
 	/*
-	 * One destination of 192 MiB whose last byte differs: the whole range
+	 * One destination of 96 MiB whose last byte differs: the whole range
 	 * is compared.  Its duration on the native path, T, is measured here
 	 * first.  The caller is killed at T/4 and must be reaped within T/2
 	 * on fidedupe's path, which checks for a fatal signal before every
-	 * chunk (16 MiB, T/12): a check between destinations alone would take
+	 * chunk (16 MiB, T/6): a check between destinations alone would take
 	 * the rest of the destination, about 3T/4.  mainline compares the
 	 * destination to its end (its cache warm: no killable read either):
 	 * the reap waits for the rest, at least T/4 after a kill at T/4.
 	 */
-	const size_t len = 192 * MiB;
+	const size_t len = 96 * MiB;
 	struct file_dedupe_range *r = range_alloc(1);
 	int src = fixture_file(self, "src", len, 1);
 	int dst = fixture_file(self, "dst", len, 1);
@@ -122,7 +122,7 @@ TEST_F_TIMEOUT(dedupe, sigkill_during_long_call, 600)
 		 * the reap it takes about T, whenever the kill came.  At least
 		 * T/2: with the kill at T/4, the reap at least T/4 after it,
 		 * where a stop at the kill would take at most a 16 MiB chunk
-		 * (T/12) more.  Counted from the entry, not from the kill, so
+		 * (T/6) more.  Counted from the entry, not from the kill, so
 		 * that a kill that came late, the parent's sleep stretched by
 		 * the host's load (TCG, other VMs), moves the bound with it
 		 * rather than failing a call that ran to its end; and the
@@ -360,6 +360,28 @@ TEST_F_TIMEOUT(dedupe, non_fatal_signal_does_not_interrupt, 300)
 }
 
 /*
+ * Drops @fd's pages from the page cache once they are written back: with
+ * POSIX_FADV_DONTNEED, or where that fails (no fadvise64() with
+ * CONFIG_ADVISE_SYSCALLS=n, as in the tinyconfig test kernel) through
+ * vm.drop_caches, which drops every clean page.  0, or an errno.
+ */
+static int drop_page_cache(int fd)
+{
+	int ret, sysctl;
+
+	if (fsync(fd))
+		return errno;
+	if (!posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED))
+		return 0;
+	sysctl = open("/proc/sys/vm/drop_caches", O_WRONLY | O_CLOEXEC);
+	if (sysctl < 0)
+		return errno;
+	ret = write(sysctl, "1", 1) == 1 ? 0 : errno;
+	close(sysctl);
+	return ret;
+}
+
+/*
  * A frozen filesystem: a call waits for the thaw before any destination,
  * because write access to the destination's mount (with freeze protection)
  * is taken before the filesystem compares anything, so even a destination
@@ -402,7 +424,7 @@ TEST_F_TIMEOUT(dedupe, freeze_waits_for_thaw, 300)
 	/* Never touched: mincore() reports the page cache, faults nothing in. */
 	differs_map = mmap(NULL, page, PROT_READ, MAP_SHARED, differs, 0);
 	ASSERT_NE(MAP_FAILED, differs_map);
-	ASSERT_EQ(0, posix_fadvise(differs, 0, 0, POSIX_FADV_DONTNEED));
+	ASSERT_EQ(0, drop_page_cache(differs));
 	ASSERT_EQ(0, mincore(differs_map, page, &vec));
 	ASSERT_EQ(0, vec & 1) TH_LOG("the first page of \"differs\" stayed in the page cache");
 	snprintf(mnt, sizeof(mnt), "%s/%s", fidedupe_mnt_root(), self->fs);
