@@ -16,6 +16,11 @@ FRAGMENTS := qemu/kernel.config
 # `make clean` and `make help` need nothing, and `make -n` only shows what
 # would run: none of them installs anything.
 NO_SETUP_GOALS := clean help
+# Against your own kernel (KDIR=...), the module builds with what that
+# kernel was built with, and nothing is installed.
+ifdef KDIR
+NO_SETUP_GOALS += module install
+endif
 ifeq ($(filter-out $(NO_SETUP_GOALS),$(or $(MAKECMDGOALS),all)),)
 else ifneq ($(findstring n,$(firstword -$(MAKEFLAGS))),)
 -include $(CACHE)/env.mk
@@ -280,6 +285,7 @@ help:
 	@echo '  make check      lint, docs, builds, then KUnit, kselftests, fuzz smoke'
 	@echo '                 and a short fault sweep: the gate, 30 minutes at most'
 	@echo '  make check T=fidedupe_test:reserved_fields V=btrfs_module   one case'
+	@echo '  make check STAGES=kselftest,torture   only those stages (qemu/guest-check.sh)'
 	@echo '  make check-full make check with the long cases and the short torture'
 	@echo '  make shell      the test kernel, fidedupe loaded, filesystems mounted'
 	@echo
