@@ -3,8 +3,10 @@
 """Where a VM run's time went, case by case.
 
 run_fidedupe_tests.sh keeps each program's output with each line's time
-(OUTDIR/*.times).  This prints the N longest kselftest cases, from the
-harness's "#  RUN" line to the case's result, and each file's span.
+(OUTDIR/*.times), and qemu/guest-check.sh the time each stage began
+(OUTDIR/stages.times).  This prints each stage's time, each program
+run's span, and the N longest kselftest cases, from the harness's
+"#  RUN" line to the case's result.
 
 usage: case-times.py OUTDIR [N]
 """
@@ -21,7 +23,16 @@ def main():
     out = sys.argv[1]
     most = int(sys.argv[2]) if len(sys.argv) > 2 else 10
     cases, spans = [], []
+    try:
+        with open(os.path.join(out, 'stages.times')) as f:
+            stages = [line.split() for line in f if len(line.split()) == 2]
+    except OSError:
+        stages = []
+    for (begun, name), (ended, _) in zip(stages, stages[1:]):
+        print(f'times: {float(ended) - float(begun):7.1f} s  stage {name}')
     for path in sorted(glob.glob(os.path.join(out, '*.times'))):
+        if os.path.basename(path) == 'stages.times':
+            continue
         name = os.path.basename(path)[:-len('.times')]
         started = {}
         first = last = None
