@@ -148,7 +148,7 @@ check-full: lint docs module selftests tools fuzzer torture-bins
 	@scripts/check.sh $(KBUILD) $(O) full
 
 shell: module selftests tools
-	@VM_SHELL=1 qemu/vm.sh $(KBUILD) $(O)/vm-shell qemu/guest-shell.sh $(O)
+	@VM_SHELL=1 qemu/vm.sh $(KBUILD) $(O)/vm-shell $(CURDIR)/qemu/guest-shell.sh
 
 # MODE=device (default): through /dev/fidedupe; MODE=livepatch: duperemove
 # through FIDEDUPERANGE with fidedupe_livepatch.ko loaded.

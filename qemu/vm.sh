@@ -17,7 +17,7 @@
 # - VM_TIMEOUT seconds (default 5400): past it the VM is killed and the
 #   run fails, naming the stage (OUTDIR/stage, which the guest scripts
 #   write) and the kselftest case it was in.
-# - VM_SHELL=1: an interactive shell instead of a command.
+# - VM_SHELL=1: COMMAND is the guest's interactive shell (make shell).
 # The guest's command gets LINUX_TREE (the kernel's selftest helpers).
 # VM_QEMU_OPTS: more options for QEMU (make insns: its plugin).
 # usage: vm.sh KBUILD OUTDIR COMMAND...
@@ -41,8 +41,10 @@ vng_args=(--run "$kbuild" --disable-kvm --cpus 2 --memory "${VM_MEMORY:-4G}"
 	  ${VM_QEMU_OPTS:+"--qemu-opts=$VM_QEMU_OPTS"})
 kmsg="python3 $here/kmsg.py $out/kmsg.txt & kmsg=\$!"
 if [ "${VM_SHELL:-0}" = 1 ]; then
-	# vng runs the command and then the shell: the log reader stays.
-	exec vng "${vng_args[@]}" --exec "$kmsg; export LINUX_TREE=${LINUX_TREE:-}; $*; exec bash -i"
+	# The guest's console takes input only as vng's interactive shell:
+	# COMMAND is that shell (it reads the kernel log itself, sets up and
+	# execs bash -i), and takes no arguments.
+	exec vng "${vng_args[@]}" --shell "$1"
 fi
 
 # vng itself exits 255 here whatever the command did, so the guest writes
