@@ -34,8 +34,10 @@ PROGRAMS=${FIDEDUPE_PROGRAMS:-fidedupe_test fidedupe_range_test fidedupe_perm_te
 	  fidedupe_signal_test fidedupe_hooks_test fidedupe_clients_test}
 VARIANTS=${FIDEDUPE_VARIANTS:-btrfs_native btrfs_module xfs_native xfs_module}
 ALL_VARIANTS="btrfs_native btrfs_module xfs_native xfs_module"
-# The counters are global: nothing else may run beside this case.
-SERIAL_CASES="debugfs_counters"
+# Cases that read or change global state, which run alone: the debugfs
+# counters, and the freeze case, which may drop every clean page
+# (vm.drop_caches, where the kernel has no fadvise64()).
+SERIAL_CASES="debugfs_counters freeze_waits_for_thaw"
 
 ktap_print_header
 
