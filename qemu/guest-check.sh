@@ -99,7 +99,7 @@ if [ "$tier" = one ]; then
 	cat "$out/$prog.tap"
 	unload_module || status=92
 	echo "$EPOCHREALTIME end" >>"$out/stages.times"
-exit "$status"
+	exit "$status"
 fi
 
 # Parameters that cannot work are refused at load, with a message.
