@@ -34,10 +34,11 @@ PROGRAMS=${FIDEDUPE_PROGRAMS:-fidedupe_test fidedupe_range_test fidedupe_perm_te
 	  fidedupe_signal_test fidedupe_hooks_test fidedupe_clients_test}
 VARIANTS=${FIDEDUPE_VARIANTS:-btrfs_native btrfs_module xfs_native xfs_module}
 ALL_VARIANTS="btrfs_native btrfs_module xfs_native xfs_module"
-# Cases that read or change global state, which run alone: the debugfs
-# counters, and the freeze case, which may drop every clean page
-# (vm.drop_caches, where the kernel has no fadvise64()).
-SERIAL_CASES="debugfs_counters freeze_waits_for_thaw"
+# Cases that run alone: the debugfs counters, which are global; the freeze
+# case, which may drop every clean page (vm.drop_caches, where the kernel
+# has no fadvise64()); and the kill during a long call, whose bound is
+# half a call of under a second on xfs, too little for a neighbour's load.
+SERIAL_CASES="debugfs_counters freeze_waits_for_thaw sigkill_during_long_call"
 
 ktap_print_header
 
