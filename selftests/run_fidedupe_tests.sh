@@ -16,8 +16,9 @@
 #   FIDEDUPE_VARIANTS  the variants (default: btrfs_native btrfs_module
 #                      xfs_native xfs_module)
 #   FIDEDUPE_JOBS=2    each program's btrfs and xfs variants side by side,
-#                      one process each; the cases that read global state
-#                      (SERIAL_CASES) then run alone after them.
+#                      one process each; the cases that must run alone
+#                      (SERIAL_CASES, without this script's arguments)
+#                      then run after them.
 #
 # Needs root, fidedupe loaded (/dev/fidedupe; without it every case
 # skips, saying so) and mkfs.btrfs, mkfs.xfs and mkfs.ext4.
