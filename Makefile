@@ -43,6 +43,9 @@ KBUILD = $(shell cat $(KBUILD_DIR_FILE) 2>/dev/null)
 KERNEL_GOAL := kernel
 endif
 TOOLS := $(O)/tools/fidedupe
+# The KUnit suites in fidedupe.ko (Kbuild): for the test kernel only.
+FIDEDUPE_KUNIT ?= $(if $(KDIR),n,y)
+export FIDEDUPE_KUNIT
 
 .PHONY: all deps kernel module install selftests tools lint docs check check-full shell run bench bench-kernel profile ablation insns \
 	mutants clean help \

@@ -25,7 +25,7 @@ use crate::rules::{
 
 /// A file as the algorithm needs it: the facts the checks ask about, the
 /// permission to dedupe into it, and the filesystem operations.
-pub(crate) trait RemapFile: FileFacts + DedupePermission {
+pub(crate) trait RemapFile: FileFacts + DedupePermission + Sized {
     /// Write access to the file's mount, held while the filesystem remaps.
     type WriteAccess<'a>
     where
@@ -43,10 +43,52 @@ pub(crate) trait RemapFile: FileFacts + DedupePermission {
     fn verify_area(&self, range: FileRange, write: bool) -> Result;
     /// `mnt_want_write_file()`: freeze protection and a writable mount.
     fn want_write(&self) -> Result<Self::WriteAccess<'_>>;
-    /// One call of `f_op->remap_file_range()` on this (destination) file
-    /// with `REMAP_FILE_DEDUP | REMAP_FILE_CAN_SHORTEN`, for ranges of
-    /// equal length.
-    fn remap_from(&self, src: &Self, src_part: FileRange, dest_part: FileRange) -> ChunkResult;
+    /// One call of `f_op->remap_file_range()` on the pair's destination,
+    /// from its source, with `REMAP_FILE_DEDUP | REMAP_FILE_CAN_SHORTEN`,
+    /// for parts of equal length of the pair's ranges.  Only a pair that
+    /// passed the checks exists, so the callback's requirements of its
+    /// caller hold (see [`CheckedPair`]).
+    fn remap(
+        pair: &CheckedPair<'_, Self>,
+        src_part: FileRange,
+        dest_part: FileRange,
+    ) -> ChunkResult;
+}
+
+/// A source that passed [`check_source`], and the range, shortened to
+/// `max_request_bytes`, that every destination is checked against and
+/// deduped with.  Only [`check_source`] makes one.
+pub(crate) struct CheckedSource<'a, F> {
+    file: &'a F,
+    range: FileRange,
+}
+
+/// A destination that passed [`check_destination`] against a
+/// [`CheckedSource`]: what `f_op->remap_file_range()` requires of its
+/// caller, for as long as this lives.  Both files are readable regular
+/// files that can remap, on one superblock (a filesystem's callback casts
+/// both inodes to its own type, as xfs's `XFS_I()` does); both areas passed
+/// `remap_verify_area()`; the caller may dedupe into the destination; and
+/// the destination's mount is held for writing.  Only
+/// [`check_destination`] makes one.
+pub(crate) struct CheckedPair<'a, F: RemapFile> {
+    src: &'a F,
+    dest: &'a F,
+    src_range: FileRange,
+    dest_range: FileRange,
+    _write_access: F::WriteAccess<'a>,
+}
+
+impl<'a, F: RemapFile> CheckedPair<'a, F> {
+    /// The source file.
+    pub(crate) fn src(&self) -> &'a F {
+        self.src
+    }
+
+    /// The destination file.
+    pub(crate) fn dest(&self) -> &'a F {
+        self.dest
+    }
 }
 
 /// The calling task, as far as interruption goes.
@@ -59,39 +101,46 @@ pub(crate) trait Caller {
 ///
 /// The range is checked as requested (`remap_verify_area()`, the source's
 /// EOF), then shortened to `max_request_bytes` before any destination sees
-/// it, as mainline caps it at 1 GiB: the returned range is the one every
-/// destination is checked against and deduped with.
+/// it, as mainline caps it at 1 GiB: the returned source holds the range
+/// every destination is checked against and deduped with.
 pub(crate) fn check_source<F: RemapFile>(
     src: &F,
     offset: u64,
     len: u64,
     max_request_bytes: u64,
-) -> Result<FileRange> {
+) -> Result<CheckedSource<'_, F>> {
     check_file(src)?;
     let requested = FileRange::new(offset, len)?;
     src.verify_area(requested, false)?;
     requested.check_within(src.size()?)?;
-    Ok(requested.shortened_to(max_request_bytes))
+    Ok(CheckedSource {
+        file: src,
+        range: requested.shortened_to(max_request_bytes),
+    })
 }
 
-/// Checks one destination against the (shortened) source range, in
-/// mainline's order where mainline checks at all: both areas
-/// (`remap_verify_area()`, repeated for the source as
-/// `vfs_dedupe_file_range_one()` does), write access to the mount, dedupe
-/// permission; then the per-file checks the source passed, the
-/// superblock, the destination's EOF and, within one file, the overlap of
-/// the whole ranges.
+/// Checks one destination against the (shortened) source range.
 ///
-/// Returns the destination's range and the mount write access, which the
-/// caller holds while the filesystem remaps.
+/// First in `vfs_dedupe_file_range_one()`'s order: both areas
+/// (`remap_verify_area()`, the source's again, then the destination's,
+/// whose offset and end are checked there), write access to the mount,
+/// dedupe permission.  Then what mainline checks later or not at all: the
+/// per-file checks the source passed (so a directory is `EISDIR` before
+/// another superblock is `EXDEV`, where mainline checks `EXDEV` first),
+/// the superblock, the destination's EOF and, within one file, the
+/// overlap of the whole ranges.
+///
+/// Returns the pair, which holds the destination's mount write access
+/// while the filesystem remaps.
 fn check_destination<'a, F: RemapFile>(
-    src: &F,
-    src_range: FileRange,
+    source: &CheckedSource<'a, F>,
     dest: &'a F,
     dest_offset: u64,
-) -> Result<(FileRange, F::WriteAccess<'a>)> {
-    let dest_range = src_range.at(dest_offset)?;
+) -> Result<CheckedPair<'a, F>> {
+    let (src, src_range) = (source.file, source.range);
     src.verify_area(src_range, false)?;
+    // remap_verify_area()'s own checks of the destination's offset and end.
+    let dest_range = src_range.at(dest_offset)?;
     dest.verify_area(dest_range, true)?;
     // After remap_verify_area(), whose fsnotify hooks must not run under
     // freeze protection, and before the permission check, because the
@@ -107,45 +156,66 @@ fn check_destination<'a, F: RemapFile>(
     if src.same_inode(dest) && ranges_overlap(src_range, dest_range, dest_size, dest.block_size()) {
         return Err(EINVAL);
     }
-    Ok((dest_range, write_access))
+    Ok(CheckedPair {
+        src,
+        dest,
+        src_range,
+        dest_range,
+        _write_access: write_access,
+    })
 }
 
-/// Dedupes `src_range` of `src` into `dest` at `dest_offset`, in chunks of
-/// `chunk_bytes`.
+/// Dedupes the source's range into `dest` at `dest_offset`, in chunks of
+/// `chunk_bytes`, and returns the destination's outcome.
 ///
-/// Returns the destination's outcome, or `EINTR` when a fatal signal is
-/// pending before a chunk; that is the only error, and it ends the call.
+/// A fatal signal pending before a chunk, or after a chunk the filesystem
+/// cut short, ends the destination as the filesystem's own killable wait
+/// would: `-EINTR`, with the bytes shared before it.  The caller writes
+/// that back like any other outcome, then sees the signal and ends the
+/// call.
 pub(crate) fn dedupe_destination<F: RemapFile>(
-    src: &F,
-    src_range: FileRange,
+    source: &CheckedSource<'_, F>,
     dest: &F,
     dest_offset: u64,
     chunk_bytes: u64,
     caller: &impl Caller,
-) -> Result<DestOutcome> {
-    let (dest_range, _write_access) = match check_destination(src, src_range, dest, dest_offset) {
-        Ok(checked) => checked,
-        Err(err) => return Ok(DestOutcome::failed(err)),
+) -> DestOutcome {
+    let pair = match check_destination(source, dest, dest_offset) {
+        Ok(pair) => pair,
+        Err(err) => return DestOutcome::failed(err),
     };
-    let len = dest_range.len();
+    let len = pair.dest_range.len();
     let plan = ChunkPlan::new(chunk_bytes, dest.block_size());
     let mut progress = DestProgress::new(len);
     while let Some(chunk) = plan.next_chunk(progress.shared(), len) {
         if caller.fatal_signal_pending() {
-            return Err(EINTR);
+            return progress.interrupted();
         }
         let done = progress.shared();
-        let result = match (src_range.part(done, chunk), dest_range.part(done, chunk)) {
-            (Ok(src_part), Ok(dest_part)) => dest.remap_from(src, src_part, dest_part),
+        let result = match (
+            pair.src_range.part(done, chunk),
+            pair.dest_range.part(done, chunk),
+        ) {
+            (Ok(src_part), Ok(dest_part)) => F::remap(&pair, src_part, dest_part),
             (Err(err), _) | (_, Err(err)) => ChunkResult::Failed(err),
         };
-        if let Next::Done(outcome) = progress.record(chunk, result) {
-            return Ok(outcome);
+        match progress.record(chunk, result) {
+            Next::Continue => {}
+            // A chunk the filesystem cut short because it saw a fatal
+            // signal (xfs returns what it remapped before it) is an
+            // interruption, not a short count.
+            Next::Done(_)
+                if matches!(result, ChunkResult::Shared(_)) && caller.fatal_signal_pending() =>
+            {
+                return progress.interrupted();
+            }
+            Next::Done(outcome) => return outcome,
         }
     }
-    Ok(progress.finish())
+    progress.finish()
 }
 
+#[cfg(fidedupe_kunit)]
 #[kunit_tests(fidedupe_engine)]
 mod tests {
     use super::*;
@@ -250,19 +320,19 @@ mod tests {
                 Ok(())
             }
         }
-        fn remap_from(
-            &self,
-            _src: &Self,
+        fn remap(
+            pair: &CheckedPair<'_, Self>,
             _src_part: FileRange,
             dest_part: FileRange,
         ) -> ChunkResult {
-            self.calls.set(self.calls.get() + 1);
-            if dest_part.end() > self.differs_from {
+            let dest = pair.dest();
+            dest.calls.set(dest.calls.get() + 1);
+            if dest_part.end() > dest.differs_from {
                 return ChunkResult::Differs;
             }
             // Like generic_remap_checks(): round an unaligned tail down
             // unless it ends at EOF.
-            if dest_part.end() == self.size {
+            if dest_part.end() == dest.size {
                 ChunkResult::Shared(dest_part.len())
             } else {
                 ChunkResult::Shared(dest_part.len() & !4095)
@@ -293,12 +363,17 @@ mod tests {
         }
     }
 
-    fn run(src: &FakeFile, range: FileRange, dest: &FakeFile, at: u64) -> Result<DestOutcome> {
-        dedupe_destination(src, range, dest, at, CHUNK, &quiet())
+    fn run(source: &CheckedSource<'_, FakeFile>, dest: &FakeFile, at: u64) -> DestOutcome {
+        dedupe_destination(source, dest, at, CHUNK, &quiet())
     }
 
-    fn source(src: &FakeFile, offset: u64, len: u64) -> Result<FileRange> {
+    fn source(src: &FakeFile, offset: u64, len: u64) -> Result<CheckedSource<'_, FakeFile>> {
         check_source(src, offset, len, MAX_REQUEST)
+    }
+
+    /// The range of a source that passed its checks.
+    fn range_of(source: Result<CheckedSource<'_, FakeFile>>) -> Result<FileRange> {
+        source.map(|source| source.range)
     }
 
     #[test]
@@ -307,28 +382,28 @@ mod tests {
             kind: FileKind::Directory,
             ..FakeFile::regular(0)
         };
-        assert_eq!(source(&dir, 0, u64::MAX), Err(EISDIR));
+        assert_eq!(range_of(source(&dir, 0, u64::MAX)), Err(EISDIR));
         let unreadable = FakeFile {
             readable: false,
             ..FakeFile::regular(8192)
         };
-        assert_eq!(source(&unreadable, 0, 4096), Err(EBADF));
+        assert_eq!(range_of(source(&unreadable, 0, 4096)), Err(EBADF));
         let file = FakeFile::regular(8192);
-        assert_eq!(source(&file, 0, u64::MAX), Err(EINVAL));
-        assert_eq!(source(&file, 4096, 4097), Err(EINVAL));
-        assert_eq!(source(&file, 8192, 0).map(|r| r.len()), Ok(0));
+        assert_eq!(range_of(source(&file, 0, u64::MAX)), Err(EINVAL));
+        assert_eq!(range_of(source(&file, 4096, 4097)), Err(EINVAL));
+        assert_eq!(range_of(source(&file, 8192, 0)).map(|r| r.len()), Ok(0));
         // The range is checked against the source's EOF as requested, and
         // only then shortened.
-        assert_eq!(check_source(&file, 0, 8193, 4096), Err(EINVAL));
+        assert_eq!(range_of(check_source(&file, 0, 8193, 4096)), Err(EINVAL));
         assert_eq!(
-            check_source(&file, 0, 8192, 4096).map(|r| r.len()),
+            range_of(check_source(&file, 0, 8192, 4096)).map(|r| r.len()),
             Ok(4096)
         );
         let denied = FakeFile {
             deny_area: true,
             ..FakeFile::regular(8192)
         };
-        assert_eq!(source(&denied, 0, 4096), Err(EACCES));
+        assert_eq!(range_of(source(&denied, 0, 4096)), Err(EACCES));
     }
 
     #[test]
@@ -339,49 +414,40 @@ mod tests {
             kind: FileKind::Directory,
             ..FakeFile::regular(0)
         };
-        assert_eq!(run(&src, range, &dir, 0)?, DestOutcome::failed(EISDIR));
+        assert_eq!(run(&range, &dir, 0), DestOutcome::failed(EISDIR));
         let pipe = FakeFile {
             kind: FileKind::Other,
             ..FakeFile::regular(0)
         };
-        assert_eq!(run(&src, range, &pipe, 0)?, DestOutcome::failed(EINVAL));
+        assert_eq!(run(&range, &pipe, 0), DestOutcome::failed(EINVAL));
         let unreadable = FakeFile {
             readable: false,
             ..FakeFile::regular(65536)
         };
-        assert_eq!(
-            run(&src, range, &unreadable, 0)?,
-            DestOutcome::failed(EBADF)
-        );
+        assert_eq!(run(&range, &unreadable, 0), DestOutcome::failed(EBADF));
         let other_fs = FakeFile {
             sb: 2,
             ..FakeFile::regular(65536)
         };
-        assert_eq!(run(&src, range, &other_fs, 0)?, DestOutcome::failed(EXDEV));
+        assert_eq!(run(&range, &other_fs, 0), DestOutcome::failed(EXDEV));
         let dest = FakeFile::regular(65536);
-        assert_eq!(run(&src, range, &dest, 61440)?, DestOutcome::failed(EINVAL));
-        assert_eq!(
-            run(&src, range, &dest, u64::MAX)?,
-            DestOutcome::failed(EINVAL)
-        );
+        assert_eq!(run(&range, &dest, 61440), DestOutcome::failed(EINVAL));
+        assert_eq!(run(&range, &dest, u64::MAX), DestOutcome::failed(EINVAL));
         let ro = FakeFile {
             read_only_mount: true,
             ..FakeFile::regular(65536)
         };
-        assert_eq!(run(&src, range, &ro, 0)?, DestOutcome::failed(EROFS));
+        assert_eq!(run(&range, &ro, 0), DestOutcome::failed(EROFS));
         let not_permitted = FakeFile {
             writable: false,
             ..FakeFile::regular(65536)
         };
-        assert_eq!(
-            run(&src, range, &not_permitted, 0)?,
-            DestOutcome::failed(EPERM)
-        );
+        assert_eq!(run(&range, &not_permitted, 0), DestOutcome::failed(EPERM));
         let denied = FakeFile {
             deny_area: true,
             ..FakeFile::regular(65536)
         };
-        assert_eq!(run(&src, range, &denied, 0)?, DestOutcome::failed(EACCES));
+        assert_eq!(run(&range, &denied, 0), DestOutcome::failed(EACCES));
         // None of these reached the filesystem.
         assert_eq!(
             dest.calls.get() + ro.calls.get() + not_permitted.calls.get() + denied.calls.get(),
@@ -395,7 +461,8 @@ mod tests {
         let src = FakeFile::regular(65536);
         let range = source(&src, 0, 8192)?;
         // remap_verify_area() first, then the mount, then the permission,
-        // then what fidedupe adds; mainline's order where both check.
+        // as mainline; then the per-file checks, before the superblock
+        // (mainline: EXDEV before EISDIR).
         let everything_wrong = FakeFile {
             deny_area: true,
             read_only_mount: true,
@@ -406,7 +473,7 @@ mod tests {
             ..FakeFile::regular(0)
         };
         assert_eq!(
-            run(&src, range, &everything_wrong, 0)?,
+            run(&range, &everything_wrong, 0),
             DestOutcome::failed(EACCES)
         );
         let ro_other_fs = FakeFile {
@@ -414,16 +481,13 @@ mod tests {
             sb: 2,
             ..FakeFile::regular(65536)
         };
-        assert_eq!(
-            run(&src, range, &ro_other_fs, 0)?,
-            DestOutcome::failed(EROFS)
-        );
+        assert_eq!(run(&range, &ro_other_fs, 0), DestOutcome::failed(EROFS));
         let not_permitted_past_eof = FakeFile {
             writable: false,
             ..FakeFile::regular(4096)
         };
         assert_eq!(
-            run(&src, range, &not_permitted_past_eof, 0)?,
+            run(&range, &not_permitted_past_eof, 0),
             DestOutcome::failed(EPERM)
         );
         let dir_other_fs = FakeFile {
@@ -431,10 +495,7 @@ mod tests {
             sb: 2,
             ..FakeFile::regular(0)
         };
-        assert_eq!(
-            run(&src, range, &dir_other_fs, 0)?,
-            DestOutcome::failed(EISDIR)
-        );
+        assert_eq!(run(&range, &dir_other_fs, 0), DestOutcome::failed(EISDIR));
         Ok(())
     }
 
@@ -446,9 +507,17 @@ mod tests {
         let range = source(&src, 0, 8192)?;
         assert_eq!(src.area_checks.get(), 1);
         let dest = FakeFile::regular(65536);
-        run(&src, range, &dest, 0)?;
-        run(&src, range, &dest, 8192)?;
+        run(&range, &dest, 0);
+        run(&range, &dest, 8192);
         assert_eq!(src.area_checks.get(), 3);
+        assert_eq!(dest.area_checks.get(), 2);
+        // A destination offset remap_verify_area() refuses (negative as a
+        // loff_t, or an end past it) comes after the source's check, and
+        // the destination's hooks never run.
+        for bad_offset in [u64::MAX - 4095, i64::MAX.unsigned_abs() - 4096] {
+            assert_eq!(run(&range, &dest, bad_offset), DestOutcome::failed(EINVAL));
+        }
+        assert_eq!(src.area_checks.get(), 5);
         assert_eq!(dest.area_checks.get(), 2);
         Ok(())
     }
@@ -461,18 +530,18 @@ mod tests {
             kind: FileKind::Directory,
             ..FakeFile::regular(0)
         };
-        assert_eq!(run(&src, range, &dir, 0)?, DestOutcome::failed(EISDIR));
+        assert_eq!(run(&range, &dir, 0), DestOutcome::failed(EISDIR));
         let ro = FakeFile {
             read_only_mount: true,
             ..FakeFile::regular(4096)
         };
-        assert_eq!(run(&src, range, &ro, 0)?, DestOutcome::failed(EROFS));
+        assert_eq!(run(&range, &ro, 0), DestOutcome::failed(EROFS));
         let dest = FakeFile::regular(4096);
         let want = DestOutcome {
             status: STATUS_SAME,
             bytes_deduped: 0,
         };
-        assert_eq!(run(&src, range, &dest, 4096)?, want);
+        assert_eq!(run(&range, &dest, 4096), want);
         assert_eq!(dest.calls.get(), 0);
         Ok(())
     }
@@ -486,7 +555,7 @@ mod tests {
             status: STATUS_SAME,
             bytes_deduped: 65536,
         };
-        assert_eq!(run(&src, range, &dest, 0)?, want);
+        assert_eq!(run(&range, &dest, 0), want);
         assert_eq!(dest.calls.get(), 4);
 
         let tail_differs = FakeFile {
@@ -497,7 +566,7 @@ mod tests {
             status: STATUS_DIFFERS,
             bytes_deduped: 32768,
         };
-        assert_eq!(run(&src, range, &tail_differs, 0)?, want);
+        assert_eq!(run(&range, &tail_differs, 0), want);
         assert_eq!(tail_differs.calls.get(), 3);
         Ok(())
     }
@@ -512,11 +581,11 @@ mod tests {
             status: STATUS_SAME,
             bytes_deduped: 20480,
         };
-        assert_eq!(run(&src, range, &dest, 0)?, want);
+        assert_eq!(run(&range, &dest, 0), want);
         // Capped by max_request_bytes.
         let capped = check_source(&src, 0, 20481, 8192)?;
         assert_eq!(
-            run(&src, capped, &dest, 0)?,
+            run(&capped, &dest, 0),
             DestOutcome {
                 status: STATUS_SAME,
                 bytes_deduped: 8192
@@ -530,10 +599,10 @@ mod tests {
             status: STATUS_SAME,
             bytes_deduped: 4097,
         };
-        assert_eq!(run(&short, range, &dest, 0)?, want);
+        assert_eq!(run(&range, &dest, 0), want);
         // Less than a block, not at EOF: nothing can be shared, EINVAL.
         let range = source(&src, 0, 4095)?;
-        assert_eq!(run(&src, range, &dest, 0)?, DestOutcome::failed(EINVAL));
+        assert_eq!(run(&range, &dest, 0), DestOutcome::failed(EINVAL));
         Ok(())
     }
 
@@ -548,7 +617,7 @@ mod tests {
             status: STATUS_SAME,
             bytes_deduped: 12288,
         };
-        assert_eq!(run(&src, range, &dest, 0)?, want);
+        assert_eq!(run(&range, &dest, 0), want);
         Ok(())
     }
 
@@ -563,17 +632,14 @@ mod tests {
         };
         let range = source(&file, 0, 8 * CHUNK)?;
         for distance in [4096, CHUNK, CHUNK + 4096, 4 * CHUNK, 8 * CHUNK - 4096] {
-            assert_eq!(
-                run(&file, range, &file, distance)?,
-                DestOutcome::failed(EINVAL)
-            );
+            assert_eq!(run(&range, &file, distance), DestOutcome::failed(EINVAL));
         }
         assert_eq!(file.calls.get(), 0);
         let want = DestOutcome {
             status: STATUS_SAME,
             bytes_deduped: 8 * CHUNK,
         };
-        assert_eq!(run(&file, range, &file, 8 * CHUNK)?, want);
+        assert_eq!(run(&range, &file, 8 * CHUNK), want);
         // Another inode at the same offsets is no overlap.
         let other = FakeFile {
             inode: 8,
@@ -583,7 +649,7 @@ mod tests {
             status: STATUS_SAME,
             bytes_deduped: 8 * CHUNK,
         };
-        assert_eq!(run(&file, range, &other, CHUNK)?, want);
+        assert_eq!(run(&range, &other, CHUNK), want);
         Ok(())
     }
 
@@ -596,9 +662,35 @@ mod tests {
             after_checks: 2,
             seen: Cell::new(0),
         };
-        let got = dedupe_destination(&src, range, &dest, 0, CHUNK, &signals);
-        assert_eq!(got, Err(EINTR));
+        // As if the filesystem had seen the signal in the third chunk: the
+        // two chunks before it are shared and counted.
+        let want = DestOutcome {
+            status: EINTR.to_errno(),
+            bytes_deduped: 2 * CHUNK,
+        };
+        let got = dedupe_destination(&range, &dest, 0, CHUNK, &signals);
+        assert_eq!(got, want);
         assert_eq!(dest.calls.get(), 2);
+
+        // A chunk cut short with a fatal signal pending (as xfs cuts one
+        // when it sees the signal): -EINTR with what was shared, where the
+        // same short chunk without a signal is SAME.
+        let short_tail = source(&src, 0, CHUNK + 4097)?;
+        let want = DestOutcome {
+            status: STATUS_SAME,
+            bytes_deduped: CHUNK + 4096,
+        };
+        assert_eq!(run(&short_tail, &dest, 0), want);
+        let signals = Signals {
+            after_checks: 2,
+            seen: Cell::new(0),
+        };
+        let want = DestOutcome {
+            status: EINTR.to_errno(),
+            bytes_deduped: CHUNK + 4096,
+        };
+        let got = dedupe_destination(&short_tail, &dest, 0, CHUNK, &signals);
+        assert_eq!(got, want);
         Ok(())
     }
 }

@@ -84,7 +84,6 @@ fn validated_limits() -> Result<Limits> {
 
 #[pin_data]
 struct FidedupeModule {
-    _limits: Limits,
     #[pin]
     _stats_file: debugfs::File<StatsView>,
     _debugfs: debugfs::Dir,
@@ -97,7 +96,10 @@ impl kernel::InPlaceModule for FidedupeModule {
         let options = MiscDeviceOptions { name: c"fidedupe" };
         let dir = debugfs::Dir::new(c"fidedupe");
         try_pin_init!(Self {
-            _limits: validated_limits()?,
+            // Before anything is registered; `limits()` reads them again.
+            _: {
+                validated_limits()?;
+            },
             _stats_file <- dir.read_only_file(c"stats", StatsView),
             _debugfs: dir,
             _miscdev <- MiscDeviceRegistration::register(options),

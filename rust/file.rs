@@ -27,6 +27,7 @@ use kernel::{
 
 use crate::engine::{
     Caller,
+    CheckedPair,
     RemapFile, //
 };
 use crate::rules::{
@@ -87,16 +88,22 @@ fn errno_result(ret: c_int) -> Result {
 /// without touching its reference count: no other task can close the
 /// descriptor, and this one cannot while it runs the call.  With a shared
 /// table it takes a reference of its own and says so with `FDPUT_FPUT`.
-/// [`Drop`] is `fdput()`.  An `OpenFile` never outlives the call that made
-/// it: it is `!Send` and `!Sync`, and nothing stores it.
+/// [`Drop`] is `fdput()`.
+///
+/// A borrowed file is valid only while this thread is in the call, so an
+/// `OpenFile` is only ever lent, never owned: [`OpenFile::with_fd`] and
+/// [`OpenFile::with_raw`] make one, lend it to a closure, and drop it when
+/// the closure returns; the closure cannot keep it (its lifetime ends with
+/// the closure), and it is `!Send` and `!Sync`.  Nothing here reads or
+/// writes `f_pos`, so `fdget_pos()`'s `f_pos_lock` is no concern of it.
 ///
 /// # Invariants
 ///
 /// `self.fd` is a `struct fd` that is not empty: the address of a
 /// `struct file` that is not an `O_PATH` file, so `f_inode` and `f_op` are
 /// set and stay set while it is held, and `FDPUT_FPUT` if the reference is
-/// counted and ours to drop; it is valid until `self` is dropped, and any
-/// `fdget_pos()` on it that did not take `f_pos_lock` is on this thread.
+/// counted and ours to drop; it is valid until `self` is dropped, which
+/// happens before the call that made it returns.
 pub(crate) struct OpenFile {
     fd: bindings::fd,
     _not_thread_safe: NotThreadSafe,
@@ -109,9 +116,34 @@ const FD_COUNTED: c_ulong = bindings::FDPUT_FPUT as c_ulong;
 const FD_FLAGS: c_ulong = FD_COUNTED | bindings::FDPUT_POS_UNLOCK as c_ulong;
 
 impl OpenFile {
+    /// Lends `f` the file that the user-supplied descriptor number `fd`
+    /// names in the calling task, held as `fdget()` holds it until `f`
+    /// returns; `EBADF` if `fd` is out of range, not open, or an `O_PATH`
+    /// descriptor.
+    pub(crate) fn with_fd<R>(fd: i64, f: impl FnOnce(&OpenFile) -> R) -> Result<R> {
+        let file = Self::get(fd)?;
+        Ok(f(&file))
+    }
+
+    /// Lends `f` a file its caller holds, with a reference of its own
+    /// until `f` returns.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` is a valid `struct file`, not an `O_PATH` file, that the caller
+    /// keeps referenced until this function returns.
+    pub(crate) unsafe fn with_raw<R>(
+        ptr: *mut bindings::file,
+        f: impl FnOnce(&OpenFile) -> R,
+    ) -> R {
+        // SAFETY: The function's contract is `from_raw()`'s.
+        let file = unsafe { Self::from_raw(ptr) };
+        f(&file)
+    }
+
     /// Resolves a user-supplied descriptor number; `EBADF` if it is out of
     /// range, not open, or an `O_PATH` descriptor.
-    pub(crate) fn get(fd: i64) -> Result<Self> {
+    fn get(fd: i64) -> Result<Self> {
         let number = fd_number(fd)?;
         // SAFETY: `fdget()` may be called with any number in process
         // context; it returns an empty `struct fd` for one that is not an
@@ -122,10 +154,8 @@ impl OpenFile {
         }
         // INVARIANT: not empty and not `O_PATH` (above); borrowed from this
         // task's unshared table, which only this thread can change and
-        // does not during the call, or counted with `FDPUT_FPUT`; and
-        // `fdget()` itself is not `fdget_pos()`, and a file in this
-        // task's table is either on this thread alone or shared, in which
-        // case every `fdget_pos()` on it took `f_pos_lock`.
+        // does not during the call, or counted with `FDPUT_FPUT`; only
+        // `with_fd()` calls this, and drops the result before it returns.
         Ok(Self {
             fd,
             _not_thread_safe: NotThreadSafe,
@@ -137,19 +167,15 @@ impl OpenFile {
     /// # Safety
     ///
     /// `ptr` is a valid `struct file`, not an `O_PATH` file, that the caller
-    /// keeps referenced until this function returns, and any `fdget_pos()`
-    /// on it that did not take `f_pos_lock` is on the current thread (true
-    /// of the file an ioctl was issued on, and of any file a caller got
-    /// with `fget()` or `get_file()`).
-    pub(crate) unsafe fn from_raw(ptr: *mut bindings::file) -> Self {
+    /// keeps referenced until this function returns.
+    unsafe fn from_raw(ptr: *mut bindings::file) -> Self {
         // SAFETY: `ptr` is a valid file that the caller keeps referenced
         // for the duration of this call (the function's contract), so its
         // count is not zero and `get_file()` may take one more.
         let file = unsafe { bindings::get_file(ptr) };
         // INVARIANT: a counted reference of our own (`CLONED_FD()`) to a
-        // file that is not `O_PATH`, with no `fdget_pos()` off this thread
-        // (the function's contract); a `struct file` is aligned to more
-        // than the flag bits.
+        // file that is not `O_PATH` (the function's contract); a
+        // `struct file` is aligned to more than the flag bits.
         Self {
             fd: bindings::fd {
                 word: file as c_ulong | FD_COUNTED,
@@ -352,26 +378,33 @@ impl RemapFile for OpenFile {
         Ok(MountWriteAccess(self))
     }
 
-    fn remap_from(&self, src: &Self, src_part: FileRange, dest_part: FileRange) -> ChunkResult {
+    fn remap(
+        pair: &CheckedPair<'_, Self>,
+        src_part: FileRange,
+        dest_part: FileRange,
+    ) -> ChunkResult {
+        let (src, dest) = (pair.src(), pair.dest());
         if src_part.len() != dest_part.len() {
             return ChunkResult::Failed(EINVAL);
         }
         // SAFETY: See `can_remap()`.
-        let Some(remap) = (unsafe { (*(*self.as_ptr()).f_op).remap_file_range }) else {
+        let Some(remap) = (unsafe { (*(*dest.as_ptr()).f_op).remap_file_range }) else {
             return ChunkResult::Failed(EOPNOTSUPP);
         };
         let flags = bindings::REMAP_FILE_DEDUP | bindings::REMAP_FILE_CAN_SHORTEN;
         // SAFETY: Both files are referenced for the whole call (type
-        // invariant), and the caller holds `mnt_want_write_file()` on
-        // `self` (the engine keeps a `MountWriteAccess` alive around this
-        // call). Offsets and length come from `FileRange`s, so they and
-        // their sums fit in `loff_t`. `remap_file_range` may sleep, and
-        // this is process context.
+        // invariant).  `pair` is the proof of what the callback requires
+        // of its caller: both regular files of one superblock (the
+        // callback casts both inodes to its filesystem's type), both
+        // areas verified, dedupe permitted, and `mnt_want_write_file()`
+        // held on `dest` while `pair` lives.  Offsets and length come
+        // from `FileRange`s, so they and their sums fit in `loff_t`.
+        // `remap_file_range` may sleep, and this is process context.
         let ret = unsafe {
             remap(
                 src.as_ptr(),
                 src_part.loff_offset(),
-                self.as_ptr(),
+                dest.as_ptr(),
                 dest_part.loff_offset(),
                 dest_part.loff_len(),
                 flags,

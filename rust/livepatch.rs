@@ -51,9 +51,7 @@ unsafe extern "C" fn fidedupe_vfs_dedupe_file_range(
     // SAFETY: `file` is valid and held for the call, and `same` is a
     // private buffer of the records it announces (the function's
     // contract). A file passed to `vfs_dedupe_file_range()` is not an
-    // `O_PATH` file (it is open for I/O), and no `fdget_pos()` without
-    // `f_pos_lock` can be active on it on another thread while its caller
-    // holds the reference it was looked up with.
+    // `O_PATH` file (it is open for I/O).
     let result =
         unsafe { request::dedupe_kernel_range(file, same, limits(), &CallingTask, &STATS) };
     STATS.record_fideduperange_call();

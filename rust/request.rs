@@ -33,12 +33,12 @@ use kernel::{
 
 use crate::engine::{
     self,
-    Caller, //
+    Caller,
+    CheckedSource, //
 };
 use crate::file::OpenFile;
 use crate::rules::{
     DestOutcome,
-    FileRange,
     Limits, //
 };
 use crate::stats::Stats;
@@ -127,14 +127,16 @@ const FIDEDUPE_IOC_MAGIC: u32 = 0xb9;
 /// The ioctl number of `FIDEDUPE_IOC_DEDUPE_RANGE`.
 pub(crate) const FIDEDUPE_IOC_DEDUPE_RANGE: u32 = _IOW::<FidedupeArgs>(FIDEDUPE_IOC_MAGIC, 0x01);
 
-/// The destination records of one call, read in order and each written
-/// back with its result: user memory for `/dev/fidedupe`, the kernel's copy
-/// of the array for `FIDEDUPERANGE` (livepatch mode).
+/// The destination records of one call, each read once, in order, and
+/// written back with its result: user memory for `/dev/fidedupe`, the
+/// kernel's copy of the array for `FIDEDUPERANGE` (livepatch mode).
 trait DestRecords {
-    /// Reads the next record.
-    fn read_next(&mut self) -> Result<RangeInfo>;
-    /// Writes back the record last read, with its result filled in.
-    fn write_back(&mut self, info: &RangeInfo) -> Result;
+    /// Reads record `index`, the one after the record read last (the
+    /// first one if none was): `EINVAL` for any other.
+    fn read(&mut self, index: usize) -> Result<RangeInfo>;
+    /// Writes record `index` back, with its result filled in: `EINVAL`
+    /// past the last record.
+    fn write_back(&mut self, index: usize, info: &RangeInfo) -> Result;
 }
 
 /// The C helpers of `rust/glue.c` that read and write a
@@ -194,8 +196,7 @@ struct UserRecords {
     dest_count: usize,
     /// Records read from user memory so far.
     read: usize,
-    /// Records returned so far: the last one returned is the one written
-    /// back next.
+    /// Records returned so far: the index of the next one.
     returned: usize,
     /// The records read and not yet returned: `batch[next..filled]`.
     batch: [MaybeUninit<RangeInfo>; RECORDS_PER_READ],
@@ -286,7 +287,10 @@ impl UserRecords {
 
 impl DestRecords for UserRecords {
     #[inline(always)]
-    fn read_next(&mut self) -> Result<RangeInfo> {
+    fn read(&mut self, index: usize) -> Result<RangeInfo> {
+        if index != self.returned {
+            return Err(EINVAL);
+        }
         if self.next == self.filled {
             self.refill()?;
         }
@@ -304,8 +308,11 @@ impl DestRecords for UserRecords {
     }
 
     #[inline(always)]
-    fn write_back(&mut self, info: &RangeInfo) -> Result {
-        let dst = self.record_addr(self.returned.checked_sub(1).ok_or(EINVAL)?)?;
+    fn write_back(&mut self, index: usize, info: &RangeInfo) -> Result {
+        if index >= self.dest_count {
+            return Err(EINVAL);
+        }
+        let dst = self.record_addr(index)?;
         // SAFETY: `info` is valid for reads of a record; the helper accesses
         // the user address only within a user access window, after
         // `access_ok()`, and faults there are fixed up.
@@ -319,34 +326,37 @@ impl DestRecords for UserRecords {
 /// The records of a `struct file_dedupe_range` in kernel memory.
 struct KernelRecords<'a> {
     infos: &'a mut [RangeInfo],
+    /// The index of the next record to read.
     next: usize,
 }
 
 impl DestRecords for KernelRecords<'_> {
     #[inline(always)]
-    fn read_next(&mut self) -> Result<RangeInfo> {
-        let info = *self.infos.get(self.next).ok_or(EINVAL)?;
+    fn read(&mut self, index: usize) -> Result<RangeInfo> {
+        if index != self.next {
+            return Err(EINVAL);
+        }
+        let info = *self.infos.get(index).ok_or(EINVAL)?;
         self.next += 1;
         Ok(info)
     }
 
     #[inline(always)]
-    fn write_back(&mut self, info: &RangeInfo) -> Result {
-        let slot = self
-            .next
-            .checked_sub(1)
-            .and_then(|i| self.infos.get_mut(i))
-            .ok_or(EINVAL)?;
-        *slot = *info;
+    fn write_back(&mut self, index: usize, info: &RangeInfo) -> Result {
+        *self.infos.get_mut(index).ok_or(EINVAL)? = *info;
         Ok(())
     }
 }
 
 /// The checks both entry points make before any record: the header's
-/// reserved fields, then the source and its range.  Returns the range
-/// every destination is checked against and deduped with.
+/// reserved fields, then the source and its range.  Returns the source
+/// with the range every destination is checked against and deduped with.
 #[inline(always)]
-fn check_request(src: &OpenFile, header: &RangeHeader, limits: Limits) -> Result<FileRange> {
+fn check_request<'a>(
+    src: &'a OpenFile,
+    header: &RangeHeader,
+    limits: Limits,
+) -> Result<CheckedSource<'a, OpenFile>> {
     header.check_reserved()?;
     engine::check_source(
         src,
@@ -361,40 +371,36 @@ fn check_request(src: &OpenFile, header: &RangeHeader, limits: Limits) -> Result
 ///
 /// A failure of the call itself (a fault, a fatal signal) is returned; a
 /// failure of one destination is written to its `status` and the others
-/// go on.
+/// go on.  A fatal signal is seen where mainline sees it, after the
+/// destination in progress, whose record is written back first: `-EINTR`
+/// with the chunks shared before the signal, if the signal ended it.
 #[inline(always)]
 fn dedupe_records(
-    src: &OpenFile,
-    src_range: FileRange,
+    source: &CheckedSource<'_, OpenFile>,
     dest_count: u16,
     records: &mut impl DestRecords,
     limits: Limits,
     caller: &impl Caller,
     stats: &Stats,
 ) -> Result {
-    for _ in 0..dest_count {
-        if caller.fatal_signal_pending() {
-            return Err(EINTR);
-        }
-        let mut info = records.read_next()?;
+    for index in 0..usize::from(dest_count) {
+        let mut info = records.read(index)?;
         // The descriptor first, then the record's reserved field, as
         // mainline orders them.
-        let outcome = match OpenFile::get(info.dest_fd) {
-            Err(err) => DestOutcome::failed(err),
-            Ok(_) if info.reserved != 0 => DestOutcome::failed(EINVAL),
-            Ok(dest) => engine::dedupe_destination(
-                src,
-                src_range,
-                &dest,
-                info.dest_offset,
-                limits.chunk_bytes,
-                caller,
-            )?,
-        };
+        let outcome = OpenFile::with_fd(info.dest_fd, |dest| {
+            if info.reserved != 0 {
+                return DestOutcome::failed(EINVAL);
+            }
+            engine::dedupe_destination(source, dest, info.dest_offset, limits.chunk_bytes, caller)
+        })
+        .unwrap_or_else(DestOutcome::failed);
         stats.record_destination(&outcome);
         info.status = outcome.status;
         info.bytes_deduped = outcome.bytes_deduped;
-        records.write_back(&info)?;
+        records.write_back(index, &info)?;
+        if caller.fatal_signal_pending() {
+            return Err(EINTR);
+        }
     }
     Ok(())
 }
@@ -418,16 +424,28 @@ pub(crate) fn dedupe_ioctl(
     if args.flags != 0 || args.reserved != 0 {
         return Err(EINVAL);
     }
-    let src = OpenFile::get(args.src_fd)?;
+    OpenFile::with_fd(args.src_fd, |src| {
+        dedupe_user_range(src, &args, limits, caller, stats)
+    })?
+}
+
+/// [`dedupe_ioctl`] once the source descriptor is resolved.
+#[inline(always)]
+fn dedupe_user_range(
+    src: &OpenFile,
+    args: &FidedupeArgs,
+    limits: Limits,
+    caller: &impl Caller,
+    stats: &Stats,
+) -> Result {
     src.check_fideduperange_ioctl(args.range_ptr)?;
 
     let range_addr = usize::try_from(args.range_ptr).map_err(|_| EFAULT)?;
     let mut records = UserRecords::new();
     let header = records.read_head(range_addr)?;
-    let src_range = check_request(&src, &header, limits)?;
+    let source = check_request(src, &header, limits)?;
     dedupe_records(
-        &src,
-        src_range,
+        &source,
         header.dest_count,
         &mut records,
         limits,
@@ -443,12 +461,10 @@ pub(crate) fn dedupe_ioctl(
 /// # Safety
 ///
 /// `src` is a valid file, not an `O_PATH` file, that the caller keeps
-/// referenced for the duration of the call, and any `fdget_pos()` on it
-/// that did not take `f_pos_lock` is on the current thread (true of the
-/// file of an ioctl, and of any file got with `fget()` or `get_file()`).
-/// `range` points to `struct_size(range, info, range->dest_count)` bytes
-/// of kernel memory, aligned for `u64`, that nothing else accesses during
-/// the call.
+/// referenced for the duration of the call (as the `fdget()` of an ioctl,
+/// an `fget()` or a `get_file()` does).  `range` points to
+/// `struct_size(range, info, range->dest_count)` bytes of kernel memory,
+/// aligned for `u64`, that nothing else accesses during the call.
 pub(crate) unsafe fn dedupe_kernel_range(
     src: *mut bindings::file,
     range: *mut bindings::file_dedupe_range,
@@ -471,22 +487,24 @@ pub(crate) unsafe fn dedupe_kernel_range(
             usize::from(header.dest_count),
         )
     };
-    // SAFETY: `src` is valid, not `O_PATH`, held by the caller for the
-    // call, and has no problematic `fdget_pos()` (the function's contract).
-    let src = unsafe { OpenFile::from_raw(src) };
-    let src_range = check_request(&src, &header, limits)?;
     let mut records = KernelRecords { infos, next: 0 };
-    dedupe_records(
-        &src,
-        src_range,
-        header.dest_count,
-        &mut records,
-        limits,
-        caller,
-        stats,
-    )
+    let dedupe = |src: &OpenFile| {
+        let source = check_request(src, &header, limits)?;
+        dedupe_records(
+            &source,
+            header.dest_count,
+            &mut records,
+            limits,
+            caller,
+            stats,
+        )
+    };
+    // SAFETY: `src` is valid, not `O_PATH`, and held by the caller for the
+    // call (the function's contract).
+    unsafe { OpenFile::with_raw(src, dedupe) }
 }
 
+#[cfg(fidedupe_kunit)]
 #[kunit_tests(fidedupe_request)]
 mod tests {
     use super::*;
@@ -505,18 +523,21 @@ mod tests {
             infos: &mut infos,
             next: 0,
         };
-        // Nothing to write back before the first read.
-        assert_eq!(records.write_back(&info(9)), Err(EINVAL));
+        // In order: not the second before the first.
+        assert_eq!(records.read(1).map(|i| i.dest_fd), Err(EINVAL));
 
-        let mut first = records.read_next()?;
+        let mut first = records.read(0)?;
         assert_eq!(first.dest_fd, 3);
         first.status = -22;
         first.bytes_deduped = 4096;
-        records.write_back(&first)?;
-        let second = records.read_next()?;
+        records.write_back(0, &first)?;
+        // Each once.
+        assert_eq!(records.read(0).map(|i| i.dest_fd), Err(EINVAL));
+        let second = records.read(1)?;
         assert_eq!(second.dest_fd, 4);
         // dest_count records and no more.
-        assert_eq!(records.read_next().map(|i| i.dest_fd), Err(EINVAL));
+        assert_eq!(records.read(2).map(|i| i.dest_fd), Err(EINVAL));
+        assert_eq!(records.write_back(2, &second), Err(EINVAL));
 
         assert_eq!((infos[0].status, infos[0].bytes_deduped), (-22, 4096));
         assert_eq!((infos[1].status, infos[1].bytes_deduped), (0, 0));

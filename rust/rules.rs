@@ -270,11 +270,6 @@ impl ChunkPlan {
         }
     }
 
-    /// Bytes in one full chunk.
-    pub(crate) fn chunk_bytes(&self) -> u64 {
-        self.chunk_bytes
-    }
-
     /// The chunk that starts `done` bytes into a range of `len` bytes, as a
     /// length, or `None` when the range is finished.
     pub(crate) fn next_chunk(&self, done: u64, len: u64) -> Option<u64> {
@@ -401,6 +396,16 @@ impl DestProgress {
         }
     }
 
+    /// The outcome when a fatal signal ends the destination: `-EINTR` with
+    /// what was shared before it, as [`Self::record`] makes of the
+    /// `-EINTR` of a filesystem that saw the signal itself.
+    pub(crate) fn interrupted(&self) -> DestOutcome {
+        DestOutcome {
+            status: EINTR.to_errno(),
+            bytes_deduped: self.shared,
+        }
+    }
+
     /// The outcome once no chunk is left or the filesystem shortened one.
     ///
     /// `SAME` with `bytes_deduped` what was shared, which is then non-zero
@@ -431,6 +436,7 @@ pub(crate) fn fd_number(fd: i64) -> Result<u32> {
     }
 }
 
+#[cfg(fidedupe_kunit)]
 #[kunit_tests(fidedupe_rules)]
 mod tests {
     use super::*;
@@ -687,10 +693,10 @@ mod tests {
 
     #[test]
     fn chunk_plan_rounds_to_blocks() {
-        assert_eq!(ChunkPlan::new(16 << 20, 4096).chunk_bytes(), 16 << 20);
-        assert_eq!(ChunkPlan::new(10000, 4096).chunk_bytes(), 8192);
-        assert_eq!(ChunkPlan::new(1, 4096).chunk_bytes(), 4096);
-        assert_eq!(ChunkPlan::new(0, 65536).chunk_bytes(), 65536);
+        assert_eq!(ChunkPlan::new(16 << 20, 4096).chunk_bytes, 16 << 20);
+        assert_eq!(ChunkPlan::new(10000, 4096).chunk_bytes, 8192);
+        assert_eq!(ChunkPlan::new(1, 4096).chunk_bytes, 4096);
+        assert_eq!(ChunkPlan::new(0, 65536).chunk_bytes, 65536);
         let plan = ChunkPlan::new(8192, 4096);
         assert_eq!(plan.next_chunk(0, 20000), Some(8192));
         assert_eq!(plan.next_chunk(16384, 20000), Some(3616));

@@ -206,6 +206,7 @@ impl fmt::Debug for StatsView {
     }
 }
 
+#[cfg(fidedupe_kunit)]
 #[kunit_tests(fidedupe_stats)]
 mod tests {
     use super::*;

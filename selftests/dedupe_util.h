@@ -127,6 +127,21 @@ static inline bool have_prerequisites(const char *fs, char *why, size_t size)
 }
 
 /* A struct file_dedupe_range with room for @count destinations. */
+/*
+ * fidedupe's parameters as the module was loaded with them: the run says
+ * (FIDEDUPE_CHUNK_BYTES, FIDEDUPE_MAX_REQUEST_BYTES), else the defaults.
+ * The module does not show them in sysfs.
+ */
+static inline uint64_t env_u64(const char *name, uint64_t def)
+{
+	const char *v = getenv(name);
+
+	return v ? strtoull(v, NULL, 0) : def;
+}
+
+#define CHUNK_BYTES env_u64("FIDEDUPE_CHUNK_BYTES", 16 * MiB)
+#define MAX_REQUEST_BYTES env_u64("FIDEDUPE_MAX_REQUEST_BYTES", 1024 * MiB)
+
 static inline struct file_dedupe_range *range_alloc(unsigned int count)
 {
 	size_t size = sizeof(struct file_dedupe_range) +

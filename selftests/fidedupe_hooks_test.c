@@ -312,8 +312,12 @@ static int listener_stop(struct listener *l)
 
 static const char *const hook_files[] = { "src", "d0", "d1", "d2" };
 
-/* Reopens the four files (after the marks) and dedupes src into d0..d2. */
-static int dedupe_three(dedupe_fixture *self, struct file_dedupe_range *r)
+/*
+ * Reopens the four files (after the marks) and dedupes src into d0..d2,
+ * each at its offset in @dest_offset.
+ */
+static int dedupe_three_at(dedupe_fixture *self, struct file_dedupe_range *r,
+			   const uint64_t dest_offset[3])
 {
 	int fd[4], i, ret;
 
@@ -324,11 +328,19 @@ static int dedupe_three(dedupe_fixture *self, struct file_dedupe_range *r)
 	}
 	range_set(r, 0, LEN, 3);
 	for (i = 0; i < 3; i++)
-		range_dest(r, i, fd[i + 1], 0);
+		range_dest(r, i, fd[i + 1], dest_offset[i]);
 	ret = dedupe_via(self->path, self->dev, fd[0], r);
 	for (i = 0; i < 4; i++)
 		close(fd[i]);
 	return ret;
+}
+
+/* dedupe_three_at() with every destination at 0. */
+static int dedupe_three(dedupe_fixture *self, struct file_dedupe_range *r)
+{
+	static const uint64_t at_zero[3];
+
+	return dedupe_three_at(self, r, at_zero);
 }
 
 static int make_hook_files(dedupe_fixture *self)
@@ -371,6 +383,40 @@ TEST_F(dedupe, remap_verify_area_events)
 	EXPECT_EQ(1, atomic_load(&l.events[1])) TH_LOG("d0");
 	EXPECT_EQ(1, atomic_load(&l.events[2])) TH_LOG("d1");
 	EXPECT_EQ(1, atomic_load(&l.events[3])) TH_LOG("d2");
+	free(r);
+}
+
+TEST_F(dedupe, remap_verify_area_events_bad_dest_offset)
+{
+	/*
+	 * Destinations whose offset remap_verify_area() refuses before its
+	 * hooks: d0 at -4096 as a loff_t, d1 at an end past LLONG_MAX; and as
+	 * a control d2 past its EOF, which that check passes.  mainline's
+	 * vfs_dedupe_file_range_one() checks the source's area first, so the
+	 * source reports 4 events whatever the destinations' offsets, d0 and
+	 * d1 none, d2 one; all three are EINVAL, on both paths.
+	 */
+	const uint64_t dest_offset[3] = {
+		(uint64_t)-4096, (uint64_t)INT64_MAX - 4096, 2 * LEN,
+	};
+	struct file_dedupe_range *r = range_alloc(3);
+	struct listener l;
+	int i, ret;
+
+	ASSERT_EQ(0, make_hook_files(self));
+	ret = listener_start(self, &l, hook_files, 4);
+	if (ret == -EINVAL || ret == -EOPNOTSUPP)
+		SKIP(return, "no fanotify pre-content events here (%s)", strerror(-ret));
+	ASSERT_EQ(0, ret);
+	ret = dedupe_three_at(self, r, dest_offset);
+	ASSERT_EQ(0, listener_stop(&l));
+	ASSERT_EQ(0, ret);
+	for (i = 0; i < 3; i++)
+		EXPECT_EQ(-EINVAL, r->info[i].status);
+	EXPECT_EQ(4, atomic_load(&l.events[0])) TH_LOG("src");
+	EXPECT_EQ(0, atomic_load(&l.events[1])) TH_LOG("d0 at -4096");
+	EXPECT_EQ(0, atomic_load(&l.events[2])) TH_LOG("d1 ending past LLONG_MAX");
+	EXPECT_EQ(1, atomic_load(&l.events[3])) TH_LOG("d2 past its EOF");
 	free(r);
 }
 

@@ -13,15 +13,6 @@
 
 #include "dedupe_fixture.h"
 
-static uint64_t env_u64(const char *name, uint64_t def)
-{
-	const char *v = getenv(name);
-
-	return v ? strtoull(v, NULL, 0) : def;
-}
-
-#define CHUNK_BYTES env_u64("FIDEDUPE_CHUNK_BYTES", 16 * MiB)
-#define MAX_REQUEST_BYTES env_u64("FIDEDUPE_MAX_REQUEST_BYTES", 1024 * MiB)
 
 /* Two files of identical content, and their checksums. */
 struct file_pair {

@@ -234,8 +234,147 @@ TEST_F_TIMEOUT(dedupe, sigkill_leaves_records, 600)
 }
 
 /*
+ * A copy of [0, @len) of @from as "<dir>/<name>", written in 64 KiB
+ * O_DIRECT pieces, each followed by one to "<name>.pad", so that the
+ * filesystem allocates it in many extents.  Returns it open for reading
+ * and writing, or -errno.
+ */
+static int fragmented_copy(dedupe_fixture *self, const char *name, int from, size_t len)
+{
+	const size_t piece = 64 * KiB;
+	char p[PATH_MAX], pad_path[PATH_MAX + 4];
+	int fd, pad, ret = 0;
+	void *buf = NULL;
+	size_t off;
+
+	snprintf(p, sizeof(p), "%s/%s", self->dir, name);
+	snprintf(pad_path, sizeof(pad_path), "%s.pad", p);
+	fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_DIRECT, 0644);
+	pad = open(pad_path, O_WRONLY | O_CREAT | O_TRUNC | O_DIRECT, 0644);
+	if (fd < 0 || pad < 0 || posix_memalign(&buf, 4096, piece))
+		ret = -errno;
+	for (off = 0; !ret && off < len; off += piece)
+		if (pread(from, buf, piece, off) != piece || pwrite(fd, buf, piece, off) != piece ||
+		    pwrite(pad, buf, piece, off) != piece)
+			ret = -EIO;
+	free(buf);
+	if (pad >= 0)
+		close(pad);
+	if (fd >= 0)
+		close(fd);
+	return ret ? ret : open(p, O_RDWR);
+}
+
+/*
+ * One destination of 96 MiB (six chunks), identical to the source and
+ * sharing nothing yet, its caller killed half-way through the time a
+ * whole comparison takes; its record is in shared memory, read once the
+ * caller is gone, and compared with the extents FIEMAP reports shared.
+ *
+ * fidedupe writes the destination in progress back as the filesystem's
+ * own killable wait would end it: -EINTR, with the bytes the filesystem
+ * reported shared before the signal.  The chunk in progress may be
+ * shared in part or whole without being counted (btrfs_clone() and xfs's
+ * xfs_reflink_remap_blocks() return -EINTR after remapping some of it,
+ * xfs without counting the extent it just remapped): FIEMAP may show up
+ * to one chunk more.  Through FIDEDUPERANGE, mainline stops after the
+ * destination in progress, returns 0 and fs/ioctl.c copies the record
+ * back, with -EINTR and 0 bytes however much was shared (or SAME and the
+ * length if the filesystem finished first); with the livepatch, fidedupe
+ * returns EINTR and fs/ioctl.c copies nothing back.
+ *
+ * Who sees the signal first depends on the filesystem.  btrfs checks
+ * between extent items, and a source written in one piece is one extent
+ * per chunk, so fidedupe's check before the next chunk sees it.  xfs
+ * checks after every extent it remaps, so xfs sees it; with a source of
+ * many extents (written in pieces here) it then returns a short count,
+ * the bytes of the extents before the signal, which must read as -EINTR
+ * too, not as SAME.
+ */
+TEST_F_TIMEOUT(dedupe, sigkill_writes_back_destination_in_progress, 600)
+{
+	const size_t len = 96 * MiB;
+	struct file_dedupe_range *r;
+	struct file_dedupe_range_info *info;
+	int src = fixture_file(self, "src", len, 1);
+	int dst = fixture_file(self, "dst", len, 1);
+	int cmp = fixture_file(self, "cmp", len, 1);
+	uint64_t chunk = CHUNK_BYTES, sum_src, sum_dst;
+	struct fiemap_extent *ext = NULL;
+	int64_t shared;
+	int wstatus, ready[2], extents;
+	double t;
+	pid_t pid;
+	char c;
+
+	ASSERT_LE(0, src);
+	ASSERT_LE(0, dst);
+	ASSERT_LE(0, cmp);
+	if (!strcmp(self->fs, "xfs")) {
+		int whole = src;
+
+		src = fragmented_copy(self, "src.pieces", whole, len);
+		close(whole);
+		ASSERT_LE(0, src) TH_LOG("fragmented copy: %s", strerror(-src));
+		extents = file_extents(src, 0, len, &ext);
+		free(ext);
+		ASSERT_LE(6 * 16, extents) TH_LOG("the source is %d extents", extents);
+	}
+	ASSERT_EQ(1, pwrite(cmp, "!", 1, len - 1));
+	/* No writeback in the calls: the filesystems flush a range first. */
+	ASSERT_EQ(0, fsync(src));
+	ASSERT_EQ(0, fsync(dst));
+	ASSERT_EQ(0, fsync(cmp));
+	ASSERT_EQ(0, shared_bytes(dst, 0, len));
+	sum_src = file_checksum(src);
+	sum_dst = file_checksum(dst);
+	r = mmap(NULL, sizeof(*r) + sizeof(*info), PROT_READ | PROT_WRITE,
+		 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, r);
+	info = &r->info[0];
+	/* The time of a whole comparison that shares nothing. */
+	t = native_call_seconds(_metadata, src, cmp, len);
+
+	ASSERT_EQ(0, pipe(ready));
+	pid = start_call(self, src, dst, len, 1, r, ready[1]);
+	ASSERT_LT(0, pid);
+	close(ready[1]);
+	ASSERT_EQ(1, read(ready[0], &c, 1));
+	close(ready[0]);
+	usleep((useconds_t)(t * 1e6 / 2));
+	ASSERT_EQ(0, kill(pid, SIGKILL));
+	ASSERT_EQ(pid, waitpid(pid, &wstatus, 0));
+	ASSERT_TRUE(WIFSIGNALED(wstatus)) TH_LOG("the call finished before the kill");
+	shared = shared_bytes(dst, 0, len);
+	ASSERT_LE(0, shared) TH_LOG("FIEMAP: %s", strerror((int)-shared));
+	TH_LOG("killed at %.3f s of %.3f s: status %d, %llu bytes deduped, %lld shared",
+	       t / 2, t, info->status, (unsigned long long)info->bytes_deduped,
+	       (long long)shared);
+	if (self->mainline_rules) {
+		/* The length asked for with SAME, 0 with an error. */
+		EXPECT_EQ(info->status == FILE_DEDUPE_RANGE_SAME ? len : 0, info->bytes_deduped);
+		EXPECT_TRUE(info->status == FILE_DEDUPE_RANGE_SAME || info->status == -EINTR);
+	} else if (self->path == PATH_NATIVE) {
+		EXPECT_EQ(0x5a5a5a5a, info->status);
+		EXPECT_EQ(0xdeadbeefdeadbeefULL, info->bytes_deduped);
+	} else {
+		EXPECT_EQ(-EINTR, info->status);
+		/*
+		 * Killed once something was shared; the count may still be 0
+		 * if xfs saw the signal in the first chunk and lost it.
+		 */
+		EXPECT_LT(0, shared);
+		EXPECT_LE(info->bytes_deduped, (uint64_t)shared);
+		EXPECT_LE((uint64_t)shared, info->bytes_deduped + chunk);
+	}
+	EXPECT_EQ(sum_src, file_checksum(src));
+	EXPECT_EQ(sum_dst, file_checksum(dst));
+	munmap(r, sizeof(*r) + sizeof(*info));
+}
+
+/*
  * 65535 destinations of length 0 through /dev/fidedupe: each passes every
- * check and reaches no chunk, so only the check before each destination
+ * check and reaches no chunk, so only the check after each destination
  * can see a fatal signal.  Killed at a quarter of the call's time, the
  * caller leaves every record after the destination in progress untouched.
  */
