@@ -66,7 +66,7 @@ module: $(KERNEL_GOAL)
 	@echo "module: $(O)/module/fidedupe.ko $(O)/module/fidedupe_livepatch.ko"
 
 # modules_install into INSTALL_MOD_PATH (default: the running system's
-# /lib/modules), and the udev rule that makes /dev/fidedupe 0666.
+# /lib/modules), and the udev rule that gives /dev/fidedupe to group fidedupe.
 INSTALL_MOD_PATH ?=
 install: module
 	@$(MAKE) -s -C $(KBUILD) M=$(CURDIR) MO=$(O)/module LLVM=-19 \

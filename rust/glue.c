@@ -15,6 +15,7 @@
 #include <linux/sched/signal.h>
 #include <linux/cred.h>
 #include <linux/security.h>
+#include <linux/compat.h>
 #include <linux/uaccess.h>
 #include <linux/fault-inject-usercopy.h>
 
@@ -62,6 +63,9 @@ bool fidedupe_caller_may_write(const struct file *file)
  */
 int fidedupe_security_fideduperange(struct file *file, unsigned long arg)
 {
+	/* compat_sys_ioctl() calls the compat hook for a 32-bit caller. */
+	if (in_compat_syscall())
+		return security_file_ioctl_compat(file, FIDEDUPERANGE, arg);
 	return security_file_ioctl(file, FIDEDUPERANGE, arg);
 }
 
