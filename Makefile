@@ -88,6 +88,7 @@ lint: $(KERNEL_GOAL)
 	@$(RUSTFMT) --check rust/fidedupe.rs
 	@$(MAKE) -s -C $(KBUILD) M=$(CURDIR) MO=$(O)/clippy LLVM=-19 CLIPPY=1 \
 		KCFLAGS=-Werror KRUSTFLAGS="-Dwarnings" modules
+	@scripts/no-tail-call.py $(O)/clippy/fidedupe.ko fidedupe_vfs_dedupe_file_range
 	@$(CHECKPATCH) --strict -f $(KERNEL_C)
 	@$(CHECKPATCH) -f $(USER_C)
 	@cargo fmt --quiet --check --manifest-path fuzz/Cargo.toml

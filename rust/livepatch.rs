@@ -34,6 +34,22 @@ const _: [unsafe extern "C" fn(*mut bindings::file, *mut bindings::file_dedupe_r
 
 /// `vfs_dedupe_file_range(file, same)` done by fidedupe.
 ///
+/// Two things the livepatch relies on, each checked:
+///
+/// - The patch can be disabled, and `fidedupe.ko` unloaded, once no task
+///   has this function's frame on its stack.  So it must not leave by a
+///   tail call into the rest of the module, which would drop its frame
+///   while the task still runs `fidedupe.ko`'s code: it is never inlined,
+///   the counters are updated after the walk returns, and `make lint`
+///   fails if its machine code ends in a jump to another function
+///   (`scripts/no-tail-call.py`).
+/// - `FIDEDUPERANGE` reaches it only if the kernel calls
+///   `vfs_dedupe_file_range()` rather than a copy inlined into
+///   `ioctl_file_dedupe_range()` (which LTO could make); the livepatch
+///   pass of the kselftests fails if not
+///   (`fidedupe_signal_test:debugfs_counters` counts the call in
+///   `calls_fideduperange`).
+///
 /// # Safety
 ///
 /// The contract of mainline's `vfs_dedupe_file_range()`, for any caller:
@@ -44,6 +60,7 @@ const _: [unsafe extern "C" fn(*mut bindings::file, *mut bindings::file_dedupe_r
 /// `kmalloc()` aligns, that nothing else accesses until this function
 /// returns.
 #[no_mangle]
+#[inline(never)]
 unsafe extern "C" fn fidedupe_vfs_dedupe_file_range(
     file: *mut bindings::file,
     same: *mut bindings::file_dedupe_range,
