@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * fidedupe: prototypes of the C helpers in glue.c, declared again on the
- * Rust side in rust/file.rs and rust/request.rs (mod glue).
+ * Rust side in rust/file.rs and rust/request.rs (mod glue);
+ * scripts/glue-abi.py, run by make lint, checks that the two agree.
  */
 #ifndef FIDEDUPE_GLUE_H
 #define FIDEDUPE_GLUE_H
