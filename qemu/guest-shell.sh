@@ -12,7 +12,7 @@ dmesg -n 1
 make_all_fs || echo "shell: could not make every filesystem"
 load_module "$build/module/fidedupe.ko" || echo "shell: could not load fidedupe.ko"
 cat <<MSG
-shell: fidedupe is loaded, /dev/fidedupe is open to all; under $FIDEDUPE_MNT:
+shell: fidedupe is loaded (/dev/fidedupe is 0600: root); under $FIDEDUPE_MNT:
   $(ls "$FIDEDUPE_MNT" | paste -sd' ')
 shell: the selftests are in build/selftests (for example
   build/selftests/fidedupe_test -r dedupe.btrfs_module.reserved_fields),
