@@ -32,7 +32,7 @@ PROG_DIR=${FIDEDUPE_TEST_DIR:-$DIR}
 . "$DIR/fidedupe_fs.sh"
 
 PROGRAMS=${FIDEDUPE_PROGRAMS:-fidedupe_test fidedupe_range_test fidedupe_perm_test
-	  fidedupe_signal_test fidedupe_hooks_test fidedupe_clients_test}
+	  fidedupe_signal_test fidedupe_hooks_test fidedupe_chunks_test fidedupe_clients_test}
 VARIANTS=${FIDEDUPE_VARIANTS:-btrfs_native btrfs_module xfs_native xfs_module}
 ALL_VARIANTS="btrfs_native btrfs_module xfs_native xfs_module"
 # Cases that run alone: the debugfs counters, which are global; the freeze
