@@ -126,7 +126,6 @@ static inline bool have_prerequisites(const char *fs, char *why, size_t size)
 	return false;
 }
 
-/* A struct file_dedupe_range with room for @count destinations. */
 /*
  * fidedupe's parameters as the module was loaded with them: the run says
  * (FIDEDUPE_CHUNK_BYTES, FIDEDUPE_MAX_REQUEST_BYTES), else the defaults.
@@ -142,6 +141,7 @@ static inline uint64_t env_u64(const char *name, uint64_t def)
 #define CHUNK_BYTES env_u64("FIDEDUPE_CHUNK_BYTES", 16 * MiB)
 #define MAX_REQUEST_BYTES env_u64("FIDEDUPE_MAX_REQUEST_BYTES", 1024 * MiB)
 
+/* A struct file_dedupe_range with room for @count destinations. */
 static inline struct file_dedupe_range *range_alloc(unsigned int count)
 {
 	size_t size = sizeof(struct file_dedupe_range) +
