@@ -78,31 +78,14 @@ fi
 # ------------------------------------------- trixie-backports, side state ---
 RUSTC_VER=$(rustc --version | awk '{print $2}')
 SIDE="$CACHE/apt-trixie"
+# shellcheck source=scripts/apt-side.sh
+. "$(dirname "$0")/apt-side.sh"
 fetch_side() {
-	mkdir -p "$SIDE/lists/partial" "$SIDE/archives/partial"
-	cat >"$SIDE/sources.list" <<-EOF
-	deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian trixie-backports main
-	deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian trixie main
-	EOF
-	APT_SIDE=(-o Dir::Etc::sourcelist="$SIDE/sources.list"
-		  -o Dir::Etc::sourceparts=-
-		  -o Dir::State::Lists="$SIDE/lists"
-		  -o Dir::Cache::archives="$SIDE/archives"
-		  -o Dir::Cache::pkgcache="$SIDE/pkgcache.bin"
-		  -o Dir::Cache::srcpkgcache="$SIDE/srcpkgcache.bin"
-		  -o APT::Default-Release=
-		  -o Debug::NoLocking=1
-		  -o APT::Sandbox::User=root)
+	apt_side "$SIDE" trixie-backports trixie
 	if [ ! -e "$SIDE/lists.stamp" ]; then
-		stage "reading the trixie-backports package lists" \
-			apt-get -qq "${APT_SIDE[@]}" update >/dev/null
+		stage "reading the trixie-backports package lists" apt_side_update
 		touch "$SIDE/lists.stamp"
 	fi
-}
-
-# Download package $1 from the side state into its archives.
-side_download() {
-	cd "$SIDE/archives" && apt-get -qq "${APT_SIDE[@]}" download "$1" >/dev/null
 }
 
 # Unpack the kernel tarball that linux-source .deb $1 carries into $SRC_DIR.
