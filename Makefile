@@ -48,7 +48,7 @@ FIDEDUPE_KUNIT ?= $(if $(KDIR),n,y)
 export FIDEDUPE_KUNIT
 
 .PHONY: all deps kernel module install selftests tools lint docs check check-full shell run bench bench-kernel profile ablation insns \
-	mutants clean help \
+	mutants patches clean help \
 	fuzzer fuzz fuzz-proof torture-bins faults stress torture torture-proof
 
 all: module selftests
@@ -128,10 +128,11 @@ docs: deps $(O)/tools/man-example
 	@for f in Documentation/*.rst; do \
 		rst2html --halt=warning $$f $(O)/docs/$$(basename $$f .rst).html || exit 1; \
 	done
-	@out=$$(groff -man -ww -z Documentation/fidedupe.4 2>&1; \
-		mandoc -Tlint -W warning Documentation/fidedupe.4 2>&1); \
-		if [ -n "$$out" ]; then echo "$$out"; exit 1; fi
-	@echo "docs: Documentation/*.rst and fidedupe.4 build without warnings"
+	@for f in Documentation/fidedupe.4 Documentation/man-pages/*.2const; do \
+		out=$$(groff -man -ww -z $$f 2>&1; mandoc -Tlint -W warning $$f 2>&1); \
+		if [ -n "$$out" ]; then echo "$$out"; exit 1; fi; \
+	done
+	@echo "docs: Documentation/*.rst and the man pages build without warnings"
 
 # When make started, for the total time check.sh prints at the end.
 export FIDEDUPE_MAKE_START := $(shell date +%s)
@@ -280,6 +281,11 @@ PROOF_SECONDS ?= 300
 fuzz-proof: module fuzzer
 	@scripts/fuzz-proof.sh $(KBUILD) $(O) $(PROOF_SECONDS) $(FUZZ_SEED) $(PROOF_COMMIT)
 
+# The series a maintainer applies (scripts/patches.sh): for now the
+# man-pages patch, into $(O)/patches/man-pages.
+patches: deps
+	@scripts/patches.sh $(O)/patches
+
 clean:
 	rm -rf $(O)
 
@@ -311,5 +317,6 @@ help:
 	@echo '  make profile    where the time of a call goes, both paths (function_graph)'
 	@echo '  make ablation   the split stages with pieces of the module removed'
 	@echo '  make insns      the instructions of a call, both paths, counted by QEMU'
+	@echo '  make patches    the patch series, with git format-patch (build/patches)'
 	@echo
 	@echo '  make clean      remove build/ (the kernel cache stays in $(CACHE))'
