@@ -48,7 +48,7 @@ FIDEDUPE_KUNIT ?= $(if $(KDIR),n,y)
 export FIDEDUPE_KUNIT
 
 .PHONY: all deps kernel module install selftests tools lint docs check check-full shell run bench bench-kernel profile ablation insns \
-	mutants patches clean help \
+	mutants patches fstests clean help \
 	fuzzer fuzz fuzz-proof torture-bins faults stress torture torture-proof
 
 all: module selftests
@@ -281,6 +281,13 @@ PROOF_SECONDS ?= 300
 fuzz-proof: module fuzzer
 	@scripts/fuzz-proof.sh $(KBUILD) $(O) $(PROOF_SECONDS) $(FUZZ_SEED) $(PROOF_COMMIT)
 
+# fstests (scripts/fstests.sh) with mainline's and fidedupe's rules.
+FSTESTS_TESTS ?= -g dedupe
+FSTESTS_PASSES ?= mainline livepatch
+FSTESTS_FS ?= btrfs xfs
+fstests: module
+	@scripts/fstests.sh $(KBUILD) $(O) "$(FSTESTS_TESTS)" "$(FSTESTS_PASSES)" $(FSTESTS_FS)
+
 # The series a maintainer applies (scripts/patches.sh): for now the
 # man-pages patch, into $(O)/patches/man-pages.
 patches: deps
@@ -318,5 +325,6 @@ help:
 	@echo '  make ablation   the split stages with pieces of the module removed'
 	@echo '  make insns      the instructions of a call, both paths, counted by QEMU'
 	@echo '  make patches    the patch series, with git format-patch (build/patches)'
+	@echo '  make fstests    fstests'"'"' dedupe group, mainline and fidedupe (livepatch)'
 	@echo
 	@echo '  make clean      remove build/ (the kernel cache stays in $(CACHE))'

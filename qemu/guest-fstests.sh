@@ -1,0 +1,83 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# In the test VM (qemu/vm.sh): fstests, the filesystem community's
+# regression suite, on each filesystem named, with FIDEDUPERANGE running
+# mainline's vfs_dedupe_file_range() (PASS=mainline) or fidedupe's, through
+# fidedupe_livepatch (PASS=livepatch): the rules the Rust implementation
+# built into the kernel has.  Each filesystem gets a TEST_DEV and a
+# SCRATCH_DEV on loop devices over sparse files in the guest's /tmp.
+#
+# OUTDIR/<fs>/ gets fstests' results (check.log, each failed test's
+# .out.bad and .full) and OUTDIR/<fs>.log its output.
+#
+# usage: guest-fstests.sh OUTDIR BUILDDIR FSTESTS_DIR PASS "TESTS" FS...
+#   TESTS: check's arguments, for example "-g dedupe" or "generic/121".
+set -u
+out=$1 build=$2 fstests=$3 pass=$4 tests=$5
+shift 5
+here=$(dirname "$0")
+. "$here/guest-lib.sh"
+
+# The users fstests expects (its README).  /etc is an overlay in the guest
+# where useradd cannot write /etc/shadow: write passwd and group lines.
+uid=20000
+for u in fsgqa fsgqa2 123456-fsgqa; do
+	uid=$((uid + 1))
+	id "$u" >/dev/null 2>&1 && continue
+	mkdir -p "/tmp/home/$u"
+	echo "$u:x:$uid:$uid::/tmp/home/$u:/bin/bash" >>/etc/passwd &&
+	echo "$u:x:$uid:" >>/etc/group &&
+	chown "$uid:$uid" "/tmp/home/$u" || exit 90
+done
+
+# btrfs-progs warns "could not drop caches" where dropping works, which
+# breaks golden outputs (../shared/fstests/README.md): drop that line.
+shim=$(mktemp -d /tmp/fstests-bin.XXXXXX)
+cat >"$shim/btrfs" <<'EOF'
+#!/bin/bash
+exec 3>&1
+/usr/bin/btrfs "$@" 2>&1 >&3 3>&- | grep -v 'could not drop caches' >&2
+exit "${PIPESTATUS[0]}"
+EOF
+chmod +x "$shim/btrfs"
+export PATH=$shim:$PATH
+
+if [ "$pass" = livepatch ]; then
+	load_module "$build/module/fidedupe.ko" || exit 91
+	load_livepatch "$build/module/fidedupe_livepatch.ko" || exit 92
+fi
+
+status=0
+for fs in "$@"; do
+	echo "$pass-$fs" >"$out/stage"
+	dir=/tmp/fstests-$fs
+	mkdir -p "$dir/test" "$dir/scratch"
+	truncate -s 4G "$dir/test.img" "$dir/scratch.img"
+	test_dev=$(losetup -f --show "$dir/test.img") &&
+	scratch_dev=$(losetup -f --show "$dir/scratch.img") || exit 93
+	case $fs in
+	btrfs) mkfs.btrfs -q -f "$test_dev" >/dev/null ;;
+	xfs) mkfs.xfs -q -f "$test_dev" >/dev/null ;;
+	esac || exit 94
+	cat >"$dir/local.config" <<-EOF
+	export FSTYP=$fs
+	export TEST_DEV=$test_dev
+	export TEST_DIR=$dir/test
+	export SCRATCH_DEV=$scratch_dev
+	export SCRATCH_MNT=$dir/scratch
+	export RESULT_BASE=$out/$fs
+	EOF
+	# shellcheck disable=SC2086 # TESTS is check's arguments, split.
+	(cd "$fstests" && HOST_OPTIONS=$dir/local.config ./check $tests) \
+		>"$out/$fs.log" 2>&1 || status=1
+	umount "$dir/test" "$dir/scratch" 2>/dev/null
+	losetup -d "$test_dev" "$scratch_dev"
+	rm -rf "$dir"
+done
+
+if [ "$pass" = livepatch ]; then
+	unload_livepatch || status=95
+	unload_module || status=96
+fi
+exit $status
