@@ -8,7 +8,8 @@
 #
 # fstests is not packaged: its source comes from FSTESTS_TARBALL (default:
 # the snapshot in the shared folder beside the checkout) or, without one,
-# from FSTESTS_GIT, and is built once into the cache with the packages its
+# from a build already in the cache or else FSTESTS_GIT, and is built once
+# into the cache with the packages its
 # README lists (installed here if missing).  Each pass's results go to
 # BUILDDIR/fstests/<pass>-<fs>/, and the summary lines of fstests (Ran,
 # Not run, Failures) are printed per pass and filesystem.
@@ -41,10 +42,13 @@ if [ ${#missing[@]} -gt 0 ]; then
 		"${missing[@]}" >/dev/null
 fi
 
+# Without a snapshot at hand (a clone elsewhere), a build already cached.
 if [ -n "$FSTESTS_TARBALL" ]; then
 	name=$(basename "$FSTESTS_TARBALL" .tar.gz)
 else
-	name=xfstests-git
+	name=$(cd "$CACHE" && ls -d xfstests-*/ltp/fsstress 2>/dev/null | tail -n1 || true)
+	name=${name%%/*}
+	name=${name:-xfstests-git}
 fi
 src=$CACHE/$name
 if [ ! -x "$src/ltp/fsstress" ]; then
