@@ -26,6 +26,34 @@ def lines(path):
         return []
 
 
+def splat_total(d):
+    """Kernel splats of the run, from the splats.txt qemu/vm.sh writes."""
+    path = os.path.join(d, "splats.txt")
+    if not os.path.exists(path):
+        return "kernel splats: not run"
+    return f"kernel splats: {sum(1 for l in lines(path) if l.strip())}"
+
+
+def failed_of(every, case, what):
+    """How many of the results whose case starts with CASE failed."""
+    results = [l for _, l in every if re.match(r"(not )?ok \d+ " + case, l)]
+    if not results:
+        return f"{what}: not run"
+    failed = sum(1 for l in results if l.startswith("not ok "))
+    return f"{what} failures: {failed} of {len(results)}"
+
+
+def changed_bytes(every):
+    """Reports of changed file data, out of the checks that look for them."""
+    checks = [l for _, l in every
+              if re.match(r"(not )?ok \d+ .*(no_byte_changed|data_unchanged)", l)]
+    reports = sum(1 for _, l in every if "file data changed" in l)
+    reports += sum(1 for l in checks if l.startswith("not ok "))
+    if not checks and not reports:
+        return "changed bytes: not checked"
+    return f"reports of changed bytes: {reports} in {len(checks)} checks"
+
+
 def main():
     if len(sys.argv) != 2:
         sys.exit(__doc__.strip().splitlines()[-1])
@@ -96,16 +124,12 @@ def main():
 
     failed = sum(1 for _, l in every if l.startswith("not ok "))
     passed = sum(1 for _, l in every if l.startswith("ok "))
-    unmount = sum(1 for _, l in every if re.match(r"not ok \d+ unmount ", l))
     leaks = [l for _, l in every if l.startswith("# kmemleak:")]
-    changed = sum(1 for _, l in every
-                  if "file data changed" in l or re.match(r"not ok \d+ .*no_byte_changed", l)
-                  or re.match(r"not ok \d+ .*data_unchanged", l))
-    splats = [l for l in lines(os.path.join(d, "splats.txt")) if l.strip()]
-    out.append(f"checks: {passed} passed, {failed} failed; kernel splats: {len(splats)}; "
-               f"unmount failures: {unmount}; "
+    out.append(f"checks: {passed} passed, {failed} failed; "
+               f"{splat_total(d)}; "
+               f"{failed_of(every, r'unmount ', 'unmount')}; "
                f"{leaks[-1][2:] if leaks else 'kmemleak: not run'}; "
-               f"reports of changed bytes: {changed}")
+               f"{changed_bytes(every)}")
     print("\n".join(out))
 
 
