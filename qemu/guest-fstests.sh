@@ -11,10 +11,11 @@
 # OUTDIR/<fs>/ gets fstests' results (check.log, each failed test's
 # .out.bad and .full) and OUTDIR/<fs>.log its output.
 #
-# usage: guest-fstests.sh OUTDIR BUILDDIR FSTESTS_DIR PASS "TESTS" FS...
-#   TESTS: check's arguments, for example "-g dedupe" or "generic/121".
+# usage: guest-fstests.sh OUTDIR BUILDDIR FSTESTS_DIR PASS TESTS FS...
+#   TESTS: check's arguments separated by commas (qemu/vm.sh passes the
+#   command as words), for example "-g,dedupe" or "generic/121,generic/122".
 set -u
-out=$1 build=$2 fstests=$3 pass=$4 tests=$5
+out=$1 build=$2 fstests=$3 pass=$4 tests=${5//,/ }
 shift 5
 here=$(dirname "$0")
 . "$here/guest-lib.sh"

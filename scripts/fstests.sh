@@ -73,7 +73,7 @@ for pass in $passes; do
 	mkdir -p "$out"
 	VM_MEMORY=${VM_MEMORY:-8G} VM_TIMEOUT=${VM_TIMEOUT:-14400} \
 		"$here/qemu/vm.sh" "$kbuild" "$out" \
-		"$here/qemu/guest-fstests.sh" "$out" "$build" "$src" "$pass" "$tests" "$@" ||
+		"$here/qemu/guest-fstests.sh" "$out" "$build" "$src" "$pass" "${tests// /,}" "$@" ||
 		status=1
 	for fs in "$@"; do
 		sed -n 's/^\(Ran\|Not run\|Failures\|Passed all\|Failed\)/'"$pass $fs"': \1/p' \
