@@ -90,13 +90,14 @@ lint: $(KERNEL_GOAL)
 		KCFLAGS=-Werror KRUSTFLAGS="-Dwarnings" modules
 	@scripts/no-tail-call.py $(O)/clippy/fidedupe.ko fidedupe_vfs_dedupe_file_range
 	@scripts/glue-abi.py rust/glue.h rust/file.rs rust/request.rs
+	@scripts/results-current.py Documentation/results.rst
 	@$(CHECKPATCH) --strict -f $(KERNEL_C)
 	@$(CHECKPATCH) -f $(USER_C)
 	@cargo fmt --quiet --check --manifest-path fuzz/Cargo.toml
 	@cargo clippy --quiet --release --locked --manifest-path fuzz/Cargo.toml \
 		--target-dir $(O)/fuzz-target -- -D warnings
 	@scripts/patches-apply.sh
-	@echo "lint: rustfmt, clippy and checkpatch are clean; the livepatch entry makes no tail call; the Rust glue matches glue.h; every mutant and ablation applies"
+	@echo "lint: rustfmt, clippy and checkpatch are clean; the livepatch entry makes no tail call; the Rust glue matches glue.h; results.rst marks its stale records; every mutant and ablation applies"
 
 # The kselftests (selftests/Makefile, on the kernel tree's lib.mk): built
 # into $(O)/selftests and installed as the kernel installs selftests, with

@@ -1,0 +1,57 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Checks Documentation/results.rst against the checkout: a section whose
+Commit: has module sources other than HEAD's must begin with "Stale:", and
+one whose sources are HEAD's must not.
+
+usage: results-current.py RESULTS_RST
+"""
+
+import re
+import subprocess
+import sys
+
+MODULE_SOURCES = ["Kbuild", "rust", "include", "livepatch"]
+
+
+def module_sources_differ(commit):
+    """Whether COMMIT's module sources differ from HEAD's (None: unknown)."""
+    r = subprocess.run(["git", "diff", "--quiet", commit, "HEAD", "--", *MODULE_SOURCES],
+                       capture_output=True)
+    return None if r.returncode > 1 else r.returncode == 1
+
+
+def sections(text):
+    """(title, body) of each section: a title underlined with '='."""
+    parts = re.split(r"\n([^\n]+)\n=+\n", "\n" + text)
+    return list(zip(parts[1::2], parts[2::2]))
+
+
+def main():
+    if len(sys.argv) != 2:
+        sys.exit(__doc__.strip().splitlines()[-1])
+    with open(sys.argv[1]) as f:
+        text = f.read()
+    bad = 0
+    for title, body in sections(text):
+        m = re.search(r"^Commit: ([0-9a-f]{7,40})$", body, re.M)
+        if not m:
+            continue
+        differ = module_sources_differ(m.group(1))
+        stale = body.lstrip().startswith("Stale:")
+        if differ is None:
+            print(f"results: {title}: no commit {m.group(1)}", file=sys.stderr)
+            bad = 1
+        elif differ and not stale:
+            print(f"results: {title}: the module changed since {m.group(1)}; "
+                  f"the section must begin with \"Stale:\"", file=sys.stderr)
+            bad = 1
+        elif stale and not differ:
+            print(f"results: {title}: says Stale: but {m.group(1)}'s module is HEAD's",
+                  file=sys.stderr)
+            bad = 1
+    return bad
+
+
+if __name__ == "__main__":
+    sys.exit(main())
