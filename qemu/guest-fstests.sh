@@ -9,7 +9,8 @@
 # SCRATCH_DEV on loop devices over sparse files in the guest's /tmp.
 #
 # OUTDIR/<fs>/ gets fstests' results (check.log, each failed test's
-# .out.bad and .full) and OUTDIR/<fs>.log its output.
+# .out.bad and .full), OUTDIR/<fs>.log its output, and (livepatch)
+# OUTDIR/<fs>.stats fidedupe's counters before and after.
 #
 # usage: guest-fstests.sh OUTDIR BUILDDIR FSTESTS_DIR PASS TESTS FS...
 #   TESTS: check's arguments separated by commas (qemu/vm.sh passes the
@@ -75,9 +76,14 @@ for fs in "$@"; do
 	export SCRATCH_MNT=$dir/scratch
 	export RESULT_BASE=$out/$fs
 	EOF
+	# fidedupe's counters before and after: through the livepatch,
+	# calls_fideduperange must have moved.
+	stats=/sys/kernel/debug/fidedupe/stats
+	[ ! -r "$stats" ] || sed 's/^/before /' "$stats" >"$out/$fs.stats"
 	# shellcheck disable=SC2086 # TESTS is check's arguments, split.
 	(cd "$fstests" && HOST_OPTIONS=$dir/local.config ./check $tests) \
 		>"$out/$fs.log" 2>&1 || status=1
+	[ ! -r "$stats" ] || sed 's/^/after /' "$stats" >>"$out/$fs.stats"
 	umount "$dir/test" "$dir/scratch" 2>/dev/null
 	losetup -d "$test_dev" "$scratch_dev"
 	rm -rf "$dir"

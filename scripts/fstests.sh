@@ -78,6 +78,9 @@ for pass in $passes; do
 	for fs in "$@"; do
 		sed -n 's/^\(Ran\|Not run\|Failures\|Passed all\|Failed\)/'"$pass $fs"': \1/p' \
 			"$out/$fs.log" 2>/dev/null || echo "$pass $fs: no log"
+		[ ! -e "$out/$fs.stats" ] || awk -v p="$pass $fs" '$2 == "calls_fideduperange" \
+			{ v[$1] = $3 } END { print p ": calls served by fidedupe: " v["after"] - v["before"] }' \
+			"$out/$fs.stats"
 	done
 done
 exit $status
