@@ -72,7 +72,10 @@ man_pages() {
 	echo "$MANPAGE_BASE_SHA256  $tree/$MANPAGE" | sha256sum -c --quiet - ||
 		fail "$MANPAGES_DEB's ${MANPAGE##*/} is not the page this series was written against"
 	git -C "$tree" add -A
-	git -C "$tree" commit -q -m "base: $MANPAGE of man-pages, from Debian's ${MANPAGES_DEB/=/ }"
+	# A fixed date, so that the base, and the patch's parent, are the same
+	# commit every time.
+	GIT_AUTHOR_DATE="1970-01-01T00:00:00Z" GIT_COMMITTER_DATE="1970-01-01T00:00:00Z" \
+		git -C "$tree" commit -q -m "base: $MANPAGE of man-pages, from Debian's ${MANPAGES_DEB/=/ }"
 	git -C "$tree" tag base
 
 	cp "$here/Documentation/man-pages/${MANPAGE##*/}" "$tree/$MANPAGE"
