@@ -9,10 +9,11 @@
 # fstests is not packaged: its source comes from FSTESTS_TARBALL (default:
 # the snapshot in the shared folder beside the checkout) or, without one,
 # from a build already in the cache or else FSTESTS_GIT, and is built once
-# into the cache with the packages its
-# README lists (installed here if missing).  Each pass's results go to
-# BUILDDIR/fstests/<pass>-<fs>/, and the summary lines of fstests (Ran,
-# Not run, Failures) are printed per pass and filesystem.
+# into the cache with the packages its README lists (installed here if
+# missing).  Each pass's results go to BUILDDIR/fstests/<pass>/<fs>/, and
+# the summary lines of fstests (Ran, Not run, Failures) are printed per
+# pass and filesystem, with the calls fidedupe served in the livepatch
+# pass.
 #
 # usage: fstests.sh KBUILD BUILDDIR "TESTS" PASSES FS...
 #   TESTS: check's arguments ("-g dedupe"); PASSES: "mainline livepatch".
