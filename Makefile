@@ -80,7 +80,8 @@ install: module
 RUSTFMT := rustfmt --edition 2021 --config-path $(LINUX_TREE)/.rustfmt.toml
 CHECKPATCH := $(LINUX_TREE)/scripts/checkpatch.pl --no-tree --quiet \
 	--ignore FILE_PATH_CHANGES
-KERNEL_C := rust/glue.c rust/glue.h include/uapi/fidedupe.h include/fidedupe.h \
+KERNEL_C := rust/glue.c rust/glue.h rust/abstractions/helpers.c \
+	rust/abstractions/helpers.h include/uapi/fidedupe.h include/fidedupe.h \
 	livepatch/fidedupe_livepatch.c
 USER_C := $(wildcard selftests/*.c selftests/*.h tools/*.c torture/*.c)
 
@@ -89,7 +90,9 @@ lint: $(KERNEL_GOAL)
 	@$(MAKE) -s -C $(KBUILD) M=$(CURDIR) MO=$(O)/clippy LLVM=-19 CLIPPY=1 \
 		KCFLAGS=-Werror KRUSTFLAGS="-Dwarnings" modules
 	@scripts/no-tail-call.py $(O)/clippy/fidedupe.ko fidedupe_vfs_dedupe_file_range
-	@scripts/glue-abi.py rust/glue.h rust/file.rs rust/request.rs
+	@scripts/glue-abi.py rust/glue.h rust/abstractions/helpers.h rust/request.rs \
+		rust/abstractions/*.rs
+	@scripts/no-bindings.sh rust
 	@scripts/results-current.py Documentation/results.rst
 	@$(CHECKPATCH) --strict -f $(KERNEL_C)
 	@$(CHECKPATCH) -f $(USER_C)
@@ -97,7 +100,7 @@ lint: $(KERNEL_GOAL)
 	@cargo clippy --quiet --release --locked --manifest-path fuzz/Cargo.toml \
 		--target-dir $(O)/fuzz-target -- -D warnings
 	@scripts/patches-apply.sh
-	@echo "lint: rustfmt, clippy and checkpatch are clean; the livepatch entry makes no tail call; the Rust glue matches glue.h; results.rst marks its stale records; every mutant and ablation applies"
+	@echo "lint: rustfmt, clippy and checkpatch are clean; the livepatch entry makes no tail call; the Rust glue matches its headers; only rust/abstractions/ calls bindings::; results.rst marks its stale records; every mutant and ablation applies"
 
 # The kselftests (selftests/Makefile, on the kernel tree's lib.mk): built
 # into $(O)/selftests and installed as the kernel installs selftests, with

@@ -4,8 +4,9 @@
 //! rules of `rules.rs` to files seen through the [`RemapFile`] trait.
 //!
 //! This is the counterpart of mainline's `vfs_dedupe_file_range()` and
-//! `vfs_dedupe_file_range_one()`; the walk over the destination records
-//! lives in `request.rs`, the real files in `file.rs`.
+//! `vfs_dedupe_file_range_one()`, the walk over the destination records
+//! included; the records themselves are in `request.rs`, the real files
+//! in `file.rs`.
 
 use kernel::prelude::*;
 
@@ -97,6 +98,42 @@ pub(crate) trait Caller {
     fn fatal_signal_pending(&self) -> bool;
 }
 
+/// The descriptors of the calling task.
+pub(crate) trait OpenFiles {
+    /// The files they name.
+    type File: RemapFile;
+
+    /// Lends `f` the file that the user-supplied descriptor number `fd`
+    /// names, until `f` returns; `EBADF` if it names none.
+    fn with_fd<R>(&self, fd: i64, f: impl FnOnce(&Self::File) -> R) -> Result<R>;
+}
+
+/// One destination record of a call (`struct file_dedupe_range_info`).
+pub(crate) trait DestRecord {
+    /// `dest_fd`.
+    fn dest_fd(&self) -> i64;
+    /// `dest_offset`.
+    fn dest_offset(&self) -> u64;
+    /// `reserved`, which must be zero.
+    fn reserved(&self) -> u32;
+    /// Fills in `status` and `bytes_deduped`.
+    fn set_outcome(&mut self, outcome: &DestOutcome);
+}
+
+/// The destination records of one call, each read once, in order, and
+/// written back with its result.
+pub(crate) trait DestRecords {
+    /// A record.
+    type Record: DestRecord;
+
+    /// Reads record `index`, the one after the record read last (the
+    /// first one if none was): `EINVAL` for any other.
+    fn read(&mut self, index: usize) -> Result<Self::Record>;
+    /// Writes record `index` back, with its result filled in: `EINVAL`
+    /// past the last record.
+    fn write_back(&mut self, index: usize, record: &Self::Record) -> Result;
+}
+
 /// Checks the source file and its range; any failure fails the whole call.
 ///
 /// The range is checked as requested (`remap_verify_area()`, the source's
@@ -173,7 +210,7 @@ fn check_destination<'a, F: RemapFile>(
 /// would: `-EINTR`, with the bytes shared before it.  The caller writes
 /// that back like any other outcome, then sees the signal and ends the
 /// call.
-pub(crate) fn dedupe_destination<F: RemapFile>(
+fn dedupe_destination<F: RemapFile>(
     source: &CheckedSource<'_, F>,
     dest: &F,
     dest_offset: u64,
@@ -213,6 +250,47 @@ pub(crate) fn dedupe_destination<F: RemapFile>(
         }
     }
     progress.finish()
+}
+
+/// Dedupes the source's range into each of the `dest_count` destinations
+/// of `records`, in order, and writes each one's outcome back to its
+/// record; `on_outcome` sees each outcome first.
+///
+/// A failure of the call itself (a record that cannot be read or written,
+/// a fatal signal) is returned; a failure of one destination is written
+/// to its `status` and the others go on.  Each destination's descriptor
+/// is resolved before its record's `reserved` field is checked, as
+/// mainline orders them.  A fatal signal is seen where mainline sees it,
+/// after the destination in progress, whose record is written back first:
+/// `-EINTR` with the chunks shared before the signal, if the signal ended
+/// it.
+pub(crate) fn dedupe_destinations<O: OpenFiles>(
+    source: &CheckedSource<'_, O::File>,
+    dest_count: u16,
+    records: &mut impl DestRecords,
+    files: &O,
+    chunk_bytes: u64,
+    caller: &impl Caller,
+    mut on_outcome: impl FnMut(&DestOutcome),
+) -> Result {
+    for index in 0..usize::from(dest_count) {
+        let mut record = records.read(index)?;
+        let outcome = files
+            .with_fd(record.dest_fd(), |dest| {
+                if record.reserved() != 0 {
+                    return DestOutcome::failed(EINVAL);
+                }
+                dedupe_destination(source, dest, record.dest_offset(), chunk_bytes, caller)
+            })
+            .unwrap_or_else(DestOutcome::failed);
+        on_outcome(&outcome);
+        record.set_outcome(&outcome);
+        records.write_back(index, &record)?;
+        if caller.fatal_signal_pending() {
+            return Err(EINTR);
+        }
+    }
+    Ok(())
 }
 
 #[cfg(fidedupe_kunit)]
@@ -691,6 +769,229 @@ mod tests {
         };
         let got = dedupe_destination(&short_tail, &dest, 0, CHUNK, &signals);
         assert_eq!(got, want);
+        Ok(())
+    }
+
+    /// Descriptor `n` names `files[n]`.
+    struct FakeFiles<'a>(&'a [FakeFile]);
+
+    impl OpenFiles for FakeFiles<'_> {
+        type File = FakeFile;
+
+        fn with_fd<R>(&self, fd: i64, f: impl FnOnce(&FakeFile) -> R) -> Result<R> {
+            let file = usize::try_from(fd).ok().and_then(|fd| self.0.get(fd));
+            file.map(f).ok_or(EBADF)
+        }
+    }
+
+    #[derive(Clone, Copy, Debug, Default, PartialEq)]
+    struct FakeRecord {
+        dest_fd: i64,
+        dest_offset: u64,
+        reserved: u32,
+        status: i32,
+        bytes_deduped: u64,
+    }
+
+    impl DestRecord for FakeRecord {
+        fn dest_fd(&self) -> i64 {
+            self.dest_fd
+        }
+        fn dest_offset(&self) -> u64 {
+            self.dest_offset
+        }
+        fn reserved(&self) -> u32 {
+            self.reserved
+        }
+        fn set_outcome(&mut self, outcome: &DestOutcome) {
+            self.status = outcome.status;
+            self.bytes_deduped = outcome.bytes_deduped;
+        }
+    }
+
+    /// Records in an array, with a log of the calls made on them, and a
+    /// record that cannot be read or written back (a fault).
+    struct FakeRecords<'a> {
+        records: &'a mut [FakeRecord],
+        faulty_read: usize,
+        faulty_write: usize,
+        /// `(index, written)` for each call, in order.
+        log: KVec<(usize, bool)>,
+    }
+
+    impl<'a> FakeRecords<'a> {
+        fn new(records: &'a mut [FakeRecord]) -> Self {
+            Self {
+                records,
+                faulty_read: usize::MAX,
+                faulty_write: usize::MAX,
+                log: KVec::new(),
+            }
+        }
+    }
+
+    impl DestRecords for FakeRecords<'_> {
+        type Record = FakeRecord;
+
+        fn read(&mut self, index: usize) -> Result<FakeRecord> {
+            self.log.push((index, false), GFP_KERNEL)?;
+            if index == self.faulty_read {
+                return Err(EFAULT);
+            }
+            self.records.get(index).copied().ok_or(EINVAL)
+        }
+
+        fn write_back(&mut self, index: usize, record: &FakeRecord) -> Result {
+            self.log.push((index, true), GFP_KERNEL)?;
+            if index == self.faulty_write {
+                return Err(EFAULT);
+            }
+            *self.records.get_mut(index).ok_or(EINVAL)? = *record;
+            Ok(())
+        }
+    }
+
+    fn record(dest_fd: i64, reserved: u32) -> FakeRecord {
+        FakeRecord {
+            dest_fd,
+            reserved,
+            ..FakeRecord::default()
+        }
+    }
+
+    /// Runs the walk of a call whose source is descriptor 0 (4 chunks,
+    /// all shared) over `records`, and returns its result and how many
+    /// outcomes it reported.
+    fn walk(files: &[FakeFile], records: &mut FakeRecords<'_>, caller: &Signals) -> (Result, u32) {
+        let mut reported = 0;
+        let result = FakeFiles(files).with_fd(0, |src| {
+            let source = source(src, 0, 4 * CHUNK)?;
+            let dest_count = u16::try_from(records.records.len()).map_err(|_| EINVAL)?;
+            dedupe_destinations(
+                &source,
+                dest_count,
+                records,
+                &FakeFiles(files),
+                CHUNK,
+                caller,
+                |_| reported += 1,
+            )
+        });
+        (result.and_then(|result| result), reported)
+    }
+
+    fn files() -> [FakeFile; 3] {
+        let other_fs = FakeFile {
+            sb: 2,
+            ..FakeFile::regular(4 * CHUNK)
+        };
+        [
+            FakeFile::regular(4 * CHUNK),
+            FakeFile::regular(4 * CHUNK),
+            other_fs,
+        ]
+    }
+
+    #[test]
+    fn every_destination_gets_its_own_status() -> Result {
+        let files = files();
+        // A descriptor that is not open, another filesystem, a good one.
+        let mut records = [record(7, 0), record(2, 0), record(1, 0)];
+        let mut log = FakeRecords::new(&mut records);
+        let (result, reported) = walk(&files, &mut log, &quiet());
+        assert_eq!(result, Ok(()));
+        assert_eq!(reported, 3);
+        // Each record read, then written back, once and in order.
+        let want = [
+            (0, false),
+            (0, true),
+            (1, false),
+            (1, true),
+            (2, false),
+            (2, true),
+        ];
+        assert_eq!(&log.log[..], &want[..]);
+        assert_eq!(
+            (records[0].status, records[0].bytes_deduped),
+            (EBADF.to_errno(), 0)
+        );
+        assert_eq!(
+            (records[1].status, records[1].bytes_deduped),
+            (EXDEV.to_errno(), 0)
+        );
+        assert_eq!(
+            (records[2].status, records[2].bytes_deduped),
+            (STATUS_SAME, 4 * CHUNK)
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn descriptor_before_reserved_field() -> Result {
+        let files = files();
+        let mut records = [record(7, 1), record(1, 1)];
+        let (result, _) = walk(&files, &mut FakeRecords::new(&mut records), &quiet());
+        assert_eq!(result, Ok(()));
+        // Not open: EBADF, whatever `reserved` holds.
+        assert_eq!(records[0].status, EBADF.to_errno());
+        // Open: `reserved` is EINVAL, before any check of the file.
+        assert_eq!(records[1].status, EINVAL.to_errno());
+        assert_eq!((files[1].calls.get(), files[1].area_checks.get()), (0, 0));
+        Ok(())
+    }
+
+    #[test]
+    fn record_faults_end_the_call() -> Result {
+        let files = files();
+        let mut records = [record(1, 0), record(1, 0), record(1, 0)];
+        let mut faulty = FakeRecords::new(&mut records);
+        faulty.faulty_read = 1;
+        let (result, reported) = walk(&files, &mut faulty, &quiet());
+        assert_eq!(result, Err(EFAULT));
+        assert_eq!(reported, 1);
+        assert_eq!(&faulty.log[..], &[(0, false), (0, true), (1, false)][..]);
+        assert_eq!(records[0].status, STATUS_SAME);
+
+        let mut records = [record(1, 0), record(1, 0)];
+        let mut faulty = FakeRecords::new(&mut records);
+        faulty.faulty_write = 0;
+        let (result, _) = walk(&files, &mut faulty, &quiet());
+        assert_eq!(result, Err(EFAULT));
+        assert_eq!(&faulty.log[..], &[(0, false), (0, true)][..]);
+        Ok(())
+    }
+
+    #[test]
+    fn fatal_signal_ends_the_call_after_the_write_back() -> Result {
+        let files = files();
+        let mut records = [record(1, 0), record(1, 0)];
+        let mut log = FakeRecords::new(&mut records);
+        // Seen in the first destination's second chunk.
+        let signals = Signals {
+            after_checks: 2,
+            seen: Cell::new(0),
+        };
+        let (result, reported) = walk(&files, &mut log, &signals);
+        assert_eq!(result, Err(EINTR));
+        assert_eq!(reported, 1);
+        // The interrupted record is written back, the next is not read.
+        assert_eq!(&log.log[..], &[(0, false), (0, true)][..]);
+        let interrupted = (EINTR.to_errno(), 2 * CHUNK);
+        assert_eq!((records[0].status, records[0].bytes_deduped), interrupted);
+        assert_eq!(records[1], record(1, 0));
+
+        // A signal that arrives during a destination that fails anyway
+        // ends the call after that record too.
+        let mut records = [record(7, 0), record(1, 0)];
+        let mut log = FakeRecords::new(&mut records);
+        let signals = Signals {
+            after_checks: 0,
+            seen: Cell::new(0),
+        };
+        let (result, _) = walk(&files, &mut log, &signals);
+        assert_eq!(result, Err(EINTR));
+        assert_eq!(&log.log[..], &[(0, false), (0, true)][..]);
+        assert_eq!(records[0].status, EBADF.to_errno());
         Ok(())
     }
 }

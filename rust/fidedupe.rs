@@ -6,14 +6,18 @@
 //! `FIDEDUPERANGE` itself.
 //!
 //! - `rules.rs`: range arithmetic, check order, chunks, status (pure, KUnit).
-//! - `engine.rs`: one call over files seen through a trait (KUnit).
-//! - `file.rs`: that trait for real `struct file`s.
-//! - `request.rs`: the ioctl's structures and the destination walk.
+//! - `engine.rs`: one call and its walk over the destination records, over
+//!   files and records seen through traits (KUnit).
+//! - `file.rs`: those traits for real files and the calling task.
+//! - `abstractions/`: the kernel abstractions `file.rs` uses that
+//!   `rust/kernel` lacks, the only code that calls `bindings::`.
+//! - `request.rs`: the ioctl's structures, as records for the walk.
 //! - `livepatch.rs`: the `vfs_dedupe_file_range()` entry for the livepatch.
 //! - `stats.rs`: debugfs counters.
 //!
 //! See `Documentation/fidedupe.rst` for the rules and their reasons.
 
+mod abstractions;
 mod engine;
 mod file;
 mod livepatch;

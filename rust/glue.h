@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * fidedupe: prototypes of the C helpers in glue.c, declared again on the
- * Rust side in rust/file.rs and rust/request.rs (mod glue);
+ * Rust side in rust/request.rs (mod glue);
  * scripts/glue-abi.py, run by make lint, checks that the two agree.
  */
 #ifndef FIDEDUPE_GLUE_H
@@ -9,11 +9,6 @@
 
 #include <linux/fs.h>
 
-bool fidedupe_fatal_signal_pending(void);
-loff_t fidedupe_i_size_read(const struct file *file);
-bool fidedupe_caller_owns(const struct file *file);
-bool fidedupe_caller_may_write(const struct file *file);
-int fidedupe_security_fideduperange(struct file *file, unsigned long arg);
 int fidedupe_read_range_head(struct file_dedupe_range *header,
 			     struct file_dedupe_range_info *infos,
 			     unsigned int max,

@@ -13,24 +13,23 @@
 //! copies it back out only if this function returns 0.
 
 use kernel::{
-    bindings,
     error::from_result,
-    ffi::c_int, //
+    ffi::c_int,
+    fs::LocalFile,
+    uapi::file_dedupe_range, //
 };
 
 use crate::{
+    abstractions::remap::VfsDedupeFileRange,
     file::CallingTask,
     limits,
     request,
     stats::STATS, //
 };
 
-// The replacement has exactly the type of the function it replaces: both
-// coerce to one function pointer type, or this does not compile.
-const _: [unsafe extern "C" fn(*mut bindings::file, *mut bindings::file_dedupe_range) -> c_int; 2] = [
-    bindings::vfs_dedupe_file_range,
-    fidedupe_vfs_dedupe_file_range,
-];
+// The replacement has the type of the function it replaces, or this does
+// not compile.
+const _: VfsDedupeFileRange = fidedupe_vfs_dedupe_file_range;
 
 /// `vfs_dedupe_file_range(file, same)` done by fidedupe.
 ///
@@ -62,13 +61,17 @@ const _: [unsafe extern "C" fn(*mut bindings::file, *mut bindings::file_dedupe_r
 #[no_mangle]
 #[inline(never)]
 unsafe extern "C" fn fidedupe_vfs_dedupe_file_range(
-    file: *mut bindings::file,
-    same: *mut bindings::file_dedupe_range,
+    file: *mut LocalFile,
+    same: *mut file_dedupe_range,
 ) -> c_int {
-    // SAFETY: `file` is valid and held for the call, and `same` is a
-    // private buffer of the records it announces (the function's
-    // contract). A file passed to `vfs_dedupe_file_range()` is not an
-    // `O_PATH` file (it is open for I/O).
+    // SAFETY: `file` is a valid file, not an `O_PATH` one, that the
+    // caller keeps referenced for the call (the function's contract), and
+    // it has no `fdget_pos()` of another thread (`fs/ioctl.c` takes it
+    // with `fdget()`): what a `&LocalFile` for the call requires.  It is
+    // borrowed for the call, not counted again.
+    let file = unsafe { &*file };
+    // SAFETY: `same` is a private buffer of the records it announces (the
+    // function's contract).
     let result =
         unsafe { request::dedupe_kernel_range(file, same, limits(), &CallingTask, &STATS) };
     STATS.record_fideduperange_call();

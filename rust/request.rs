@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The two ways a call arrives, and the walk over its destinations they
-//! share: the user-visible structures of `include/uapi/fidedupe.h` and
+//! The two ways a call arrives, as records the engine's walk reads and
+//! writes: the user-visible structures of `include/uapi/fidedupe.h` and
 //! `linux/fs.h`, records in user memory for `/dev/fidedupe`
 //! (`FIDEDUPE_IOC_DEDUPE_RANGE`), and the kernel's copy of the records for
 //! `FIDEDUPERANGE` itself when the livepatch routes it here.
@@ -20,8 +20,8 @@ use core::mem::{
 };
 
 use kernel::{
-    bindings,
     ffi::c_uint,
+    fs::LocalFile,
     ioctl::_IOW,
     prelude::*,
     transmute::FromBytes,
@@ -29,14 +29,21 @@ use kernel::{
         UserPtr,
         UserSlice, //
     },
+    uapi, //
 };
 
 use crate::engine::{
     self,
     Caller,
-    CheckedSource, //
+    CheckedSource,
+    DestRecord,
+    DestRecords,
+    OpenFiles, //
 };
-use crate::file::OpenFile;
+use crate::file::{
+    check_fideduperange_ioctl,
+    TaskFiles, //
+};
 use crate::rules::{
     DestOutcome,
     Limits, //
@@ -86,6 +93,29 @@ struct RangeInfo {
     reserved: u32,
 }
 
+impl DestRecord for RangeInfo {
+    #[inline(always)]
+    fn dest_fd(&self) -> i64 {
+        self.dest_fd
+    }
+
+    #[inline(always)]
+    fn dest_offset(&self) -> u64 {
+        self.dest_offset
+    }
+
+    #[inline(always)]
+    fn reserved(&self) -> u32 {
+        self.reserved
+    }
+
+    #[inline(always)]
+    fn set_outcome(&mut self, outcome: &DestOutcome) {
+        self.status = outcome.status;
+        self.bytes_deduped = outcome.bytes_deduped;
+    }
+}
+
 /// Whether field `$field` is at the same offset in `$ours` and `$theirs`.
 macro_rules! same_offset {
     ($ours:ty, $theirs:ty, $field:ident) => {
@@ -96,7 +126,7 @@ macro_rules! same_offset {
 // The layouts must match the kernel's own definitions byte for byte: the
 // helpers of `rust/glue.c` read and write them as those.
 const _: () = {
-    use bindings::{
+    use uapi::{
         file_dedupe_range as Range,
         file_dedupe_range_info as Info, //
     };
@@ -126,18 +156,6 @@ const FIDEDUPE_IOC_MAGIC: u32 = 0xb9;
 
 /// The ioctl number of `FIDEDUPE_IOC_DEDUPE_RANGE`.
 pub(crate) const FIDEDUPE_IOC_DEDUPE_RANGE: u32 = _IOW::<FidedupeArgs>(FIDEDUPE_IOC_MAGIC, 0x01);
-
-/// The destination records of one call, each read once, in order, and
-/// written back with its result: user memory for `/dev/fidedupe`, the
-/// kernel's copy of the array for `FIDEDUPERANGE` (livepatch mode).
-trait DestRecords {
-    /// Reads record `index`, the one after the record read last (the
-    /// first one if none was): `EINVAL` for any other.
-    fn read(&mut self, index: usize) -> Result<RangeInfo>;
-    /// Writes record `index` back, with its result filled in: `EINVAL`
-    /// past the last record.
-    fn write_back(&mut self, index: usize, info: &RangeInfo) -> Result;
-}
 
 /// The C helpers of `rust/glue.c` that read and write a
 /// `struct file_dedupe_range` in user memory, each in one user access
@@ -286,6 +304,8 @@ impl UserRecords {
 }
 
 impl DestRecords for UserRecords {
+    type Record = RangeInfo;
+
     #[inline(always)]
     fn read(&mut self, index: usize) -> Result<RangeInfo> {
         if index != self.returned {
@@ -331,6 +351,8 @@ struct KernelRecords<'a> {
 }
 
 impl DestRecords for KernelRecords<'_> {
+    type Record = RangeInfo;
+
     #[inline(always)]
     fn read(&mut self, index: usize) -> Result<RangeInfo> {
         if index != self.next {
@@ -353,10 +375,10 @@ impl DestRecords for KernelRecords<'_> {
 /// with the range every destination is checked against and deduped with.
 #[inline(always)]
 fn check_request<'a>(
-    src: &'a OpenFile,
+    src: &'a LocalFile,
     header: &RangeHeader,
     limits: Limits,
-) -> Result<CheckedSource<'a, OpenFile>> {
+) -> Result<CheckedSource<'a, LocalFile>> {
     header.check_reserved()?;
     engine::check_source(
         src,
@@ -366,43 +388,26 @@ fn check_request<'a>(
     )
 }
 
-/// The walk both entry points share, once [`check_request`] passed:
-/// dedupes each destination and writes its result back.
-///
-/// A failure of the call itself (a fault, a fatal signal) is returned; a
-/// failure of one destination is written to its `status` and the others
-/// go on.  A fatal signal is seen where mainline sees it, after the
-/// destination in progress, whose record is written back first: `-EINTR`
-/// with the chunks shared before the signal, if the signal ended it.
+/// The walk both entry points share, once [`check_request`] passed: each
+/// destination deduped, its outcome counted and written back.
 #[inline(always)]
 fn dedupe_records(
-    source: &CheckedSource<'_, OpenFile>,
+    source: &CheckedSource<'_, LocalFile>,
     dest_count: u16,
     records: &mut impl DestRecords,
     limits: Limits,
     caller: &impl Caller,
     stats: &Stats,
 ) -> Result {
-    for index in 0..usize::from(dest_count) {
-        let mut info = records.read(index)?;
-        // The descriptor first, then the record's reserved field, as
-        // mainline orders them.
-        let outcome = OpenFile::with_fd(info.dest_fd, |dest| {
-            if info.reserved != 0 {
-                return DestOutcome::failed(EINVAL);
-            }
-            engine::dedupe_destination(source, dest, info.dest_offset, limits.chunk_bytes, caller)
-        })
-        .unwrap_or_else(DestOutcome::failed);
-        stats.record_destination(&outcome);
-        info.status = outcome.status;
-        info.bytes_deduped = outcome.bytes_deduped;
-        records.write_back(index, &info)?;
-        if caller.fatal_signal_pending() {
-            return Err(EINTR);
-        }
-    }
-    Ok(())
+    engine::dedupe_destinations(
+        source,
+        dest_count,
+        records,
+        &TaskFiles,
+        limits.chunk_bytes,
+        caller,
+        |outcome| stats.record_destination(outcome),
+    )
 }
 
 /// Runs one `FIDEDUPE_IOC_DEDUPE_RANGE` call with `arg` the user address of
@@ -424,7 +429,7 @@ pub(crate) fn dedupe_ioctl(
     if args.flags != 0 || args.reserved != 0 {
         return Err(EINVAL);
     }
-    OpenFile::with_fd(args.src_fd, |src| {
+    TaskFiles.with_fd(args.src_fd, |src| {
         dedupe_user_range(src, &args, limits, caller, stats)
     })?
 }
@@ -432,13 +437,13 @@ pub(crate) fn dedupe_ioctl(
 /// [`dedupe_ioctl`] once the source descriptor is resolved.
 #[inline(always)]
 fn dedupe_user_range(
-    src: &OpenFile,
+    src: &LocalFile,
     args: &FidedupeArgs,
     limits: Limits,
     caller: &impl Caller,
     stats: &Stats,
 ) -> Result {
-    src.check_fideduperange_ioctl(args.range_ptr)?;
+    check_fideduperange_ioctl(src, args.range_ptr)?;
 
     let range_addr = usize::try_from(args.range_ptr).map_err(|_| EFAULT)?;
     let mut records = UserRecords::new();
@@ -460,14 +465,12 @@ fn dedupe_user_range(
 ///
 /// # Safety
 ///
-/// `src` is a valid file, not an `O_PATH` file, that the caller keeps
-/// referenced for the duration of the call (as the `fdget()` of an ioctl,
-/// an `fget()` or a `get_file()` does).  `range` points to
-/// `struct_size(range, info, range->dest_count)` bytes of kernel memory,
-/// aligned for `u64`, that nothing else accesses during the call.
+/// `range` points to `struct_size(range, info, range->dest_count)` bytes
+/// of kernel memory, aligned for `u64`, that nothing else accesses during
+/// the call.
 pub(crate) unsafe fn dedupe_kernel_range(
-    src: *mut bindings::file,
-    range: *mut bindings::file_dedupe_range,
+    src: &LocalFile,
+    range: *mut uapi::file_dedupe_range,
     limits: Limits,
     caller: &impl Caller,
     stats: &Stats,
@@ -488,20 +491,15 @@ pub(crate) unsafe fn dedupe_kernel_range(
         )
     };
     let mut records = KernelRecords { infos, next: 0 };
-    let dedupe = |src: &OpenFile| {
-        let source = check_request(src, &header, limits)?;
-        dedupe_records(
-            &source,
-            header.dest_count,
-            &mut records,
-            limits,
-            caller,
-            stats,
-        )
-    };
-    // SAFETY: `src` is valid, not `O_PATH`, and held by the caller for the
-    // call (the function's contract).
-    unsafe { OpenFile::with_raw(src, dedupe) }
+    let source = check_request(src, &header, limits)?;
+    dedupe_records(
+        &source,
+        header.dest_count,
+        &mut records,
+        limits,
+        caller,
+        stats,
+    )
 }
 
 #[cfg(fidedupe_kunit)]

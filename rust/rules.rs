@@ -12,9 +12,9 @@
 use kernel::prelude::*;
 
 /// `FILE_DEDUPE_RANGE_SAME` from `linux/fs.h`.
-pub(crate) const STATUS_SAME: i32 = kernel::bindings::FILE_DEDUPE_RANGE_SAME as i32;
+pub(crate) const STATUS_SAME: i32 = kernel::uapi::FILE_DEDUPE_RANGE_SAME as i32;
 /// `FILE_DEDUPE_RANGE_DIFFERS` from `linux/fs.h`.
-pub(crate) const STATUS_DIFFERS: i32 = kernel::bindings::FILE_DEDUPE_RANGE_DIFFERS as i32;
+pub(crate) const STATUS_DIFFERS: i32 = kernel::uapi::FILE_DEDUPE_RANGE_DIFFERS as i32;
 
 /// A byte range of one file whose offset, length and end all fit in
 /// `loff_t`.
@@ -304,7 +304,7 @@ impl ChunkResult {
         } else {
             // Errnos are small; a value that is not one is a filesystem bug,
             // reported as EIO rather than trusted.
-            let max_errno = i64::from(kernel::bindings::MAX_ERRNO);
+            let max_errno = i64::from(kernel::uapi::MAX_ERRNO);
             let errno = match i32::try_from(ret) {
                 Ok(errno) if ret >= -max_errno => Error::from_errno(errno),
                 _ => EIO,

@@ -15,12 +15,12 @@
 use core::fmt;
 
 use kernel::{
-    bindings,
     prelude::*,
     sync::atomic::{
         Atomic,
         Relaxed, //
     },
+    uapi, //
 };
 
 use crate::rules::{
@@ -32,18 +32,18 @@ use crate::rules::{
 /// The errnos counted by name (as negative errnos, as a destination's
 /// status holds them); any other lands in `errors_other`.
 const COUNTED_ERRNOS: [(i32, &str); 12] = [
-    (-(bindings::EBADF as i32), "EBADF"),
-    (-(bindings::EINVAL as i32), "EINVAL"),
-    (-(bindings::EISDIR as i32), "EISDIR"),
-    (-(bindings::EOPNOTSUPP as i32), "EOPNOTSUPP"),
-    (-(bindings::ETXTBSY as i32), "ETXTBSY"),
-    (-(bindings::EPERM as i32), "EPERM"),
-    (-(bindings::EACCES as i32), "EACCES"),
-    (-(bindings::EXDEV as i32), "EXDEV"),
-    (-(bindings::EROFS as i32), "EROFS"),
-    (-(bindings::EFAULT as i32), "EFAULT"),
-    (-(bindings::EINTR as i32), "EINTR"),
-    (-(bindings::ENOMEM as i32), "ENOMEM"),
+    (-(uapi::EBADF as i32), "EBADF"),
+    (-(uapi::EINVAL as i32), "EINVAL"),
+    (-(uapi::EISDIR as i32), "EISDIR"),
+    (-(uapi::EOPNOTSUPP as i32), "EOPNOTSUPP"),
+    (-(uapi::ETXTBSY as i32), "ETXTBSY"),
+    (-(uapi::EPERM as i32), "EPERM"),
+    (-(uapi::EACCES as i32), "EACCES"),
+    (-(uapi::EXDEV as i32), "EXDEV"),
+    (-(uapi::EROFS as i32), "EROFS"),
+    (-(uapi::EFAULT as i32), "EFAULT"),
+    (-(uapi::EINTR as i32), "EINTR"),
+    (-(uapi::ENOMEM as i32), "ENOMEM"),
 ];
 
 /// The slot of `errors_other`, the last of [`ErrorCounts`].
@@ -92,7 +92,7 @@ fn error_slot(errno: i32) -> usize {
 
 /// The slot of `EINTR`, which `calls_interrupted` shows.
 const EINTR_SLOT: usize = 10;
-const _: () = assert!(COUNTED_ERRNOS[EINTR_SLOT].0 == -(bindings::EINTR as i32));
+const _: () = assert!(COUNTED_ERRNOS[EINTR_SLOT].0 == -(uapi::EINTR as i32));
 
 /// Failures counted by errno: [`COUNTED_ERRNOS`]'s, then every other.
 type ErrorCounts = [Atomic<u64>; OTHER_SLOT + 1];

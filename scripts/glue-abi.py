@@ -1,16 +1,17 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0
-"""Fails if the Rust declarations of the C helpers disagree with glue.h.
+"""Fails if the Rust declarations of the C helpers disagree with their headers.
 
-rust/glue.h declares the helpers of rust/glue.c; rust/file.rs and
-rust/request.rs declare them again in `extern "C"` blocks, which the
+rust/glue.h declares the helpers of rust/glue.c, and
+rust/abstractions/helpers.h those of rust/abstractions/helpers.c; the Rust
+files that call them declare them again in `extern "C"` blocks, which the
 compiler cannot check against the C.  This compares the two: the same
 functions, each with the same parameters and return type, C types mapped
 to the Rust types that stand for them (a `__user` pointer is `UserPtr`;
 `struct file_dedupe_range` and `struct file_dedupe_range_info` are
 `RangeHeader` and `RangeInfo`, whose layouts request.rs asserts).
 
-usage: glue-abi.py GLUE_H RUST_FILE...
+usage: glue-abi.py HEADER.h... RUST_FILE.rs...
 """
 import re
 import sys
@@ -24,6 +25,7 @@ SCALARS = {
 }
 STRUCTS = {
     'file': 'file',
+    'inode': 'inode',
     'file_dedupe_range': 'RangeHeader',
     'file_dedupe_range_info': 'RangeInfo',
 }
@@ -70,21 +72,25 @@ def rust_declarations(paths):
 
 
 def main():
-    protos = c_prototypes(sys.argv[1])
-    decls = rust_declarations(sys.argv[2:])
+    headers = [a for a in sys.argv[1:] if a.endswith('.h')]
+    protos = {}
+    for header in headers:
+        protos.update(c_prototypes(header))
+    decls = rust_declarations([a for a in sys.argv[1:] if a.endswith('.rs')])
     bad = []
     for name in sorted(set(protos) | set(decls)):
         if name not in decls:
             continue  # a helper Rust does not call (none today)
         if name not in protos:
-            bad.append('%s: declared in %s, not in %s' % (name, decls[name][2], sys.argv[1]))
+            bad.append('%s: declared in %s, not in %s' % (name, decls[name][2], ' '.join(headers)))
             continue
         (cargs, cret), (rargs, rret, path) = protos[name], decls[name]
         if cargs != rargs or cret != rret:
-            bad.append('%s: glue.h says (%s) -> %s, %s says (%s) -> %s'
+            bad.append('%s: the header says (%s) -> %s, %s says (%s) -> %s'
                        % (name, ', '.join(cargs), cret, path, ', '.join(rargs), rret))
     if bad:
-        sys.exit('glue-abi: the Rust declarations disagree with glue.h:\n  ' + '\n  '.join(bad))
+        sys.exit('glue-abi: the Rust declarations disagree with the headers:\n  '
+                 + '\n  '.join(bad))
     if not decls:
         sys.exit('glue-abi: no extern "C" declarations found')
 
