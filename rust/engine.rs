@@ -5,7 +5,7 @@
 //!
 //! This is the counterpart of mainline's `vfs_dedupe_file_range()` and
 //! `vfs_dedupe_file_range_one()`, the walk over the destination records
-//! included; the records themselves are in `request.rs`, the real files
+//! included; the records themselves are in `records.rs`, the real files
 //! in `file.rs`.
 
 use kernel::prelude::*;

@@ -11,17 +11,19 @@
 //! - `file.rs`: those traits for real files and the calling task.
 //! - `abstractions/`: the kernel abstractions `file.rs` uses that
 //!   `rust/kernel` lacks, the only code that calls `bindings::`.
-//! - `request.rs`: the ioctl's structures, as records for the walk.
+//! - `records.rs`: a `struct file_dedupe_range`'s records for the walk.
+//! - `device.rs`: `/dev/fidedupe`'s ioctl, its records in user memory.
 //! - `livepatch.rs`: the `vfs_dedupe_file_range()` entry for the livepatch.
 //! - `stats.rs`: debugfs counters.
 //!
 //! See `Documentation/fidedupe.rst` for the rules and their reasons.
 
 mod abstractions;
+mod device;
 mod engine;
 mod file;
 mod livepatch;
-mod request;
+mod records;
 mod rules;
 mod stats;
 
@@ -36,8 +38,8 @@ use kernel::{
     prelude::*,
 };
 
+use device::FIDEDUPE_IOC_DEDUPE_RANGE;
 use file::CallingTask;
-use request::FIDEDUPE_IOC_DEDUPE_RANGE;
 use rules::Limits;
 use stats::{
     StatsView,
@@ -130,7 +132,7 @@ impl MiscDevice for FidedupeDevice {
         if cmd != FIDEDUPE_IOC_DEDUPE_RANGE {
             return Err(ENOTTY);
         }
-        let result = request::dedupe_ioctl(arg, *limits, &CallingTask, &STATS);
+        let result = device::dedupe_ioctl(arg, *limits, &CallingTask, &STATS);
         STATS.record_call(result);
         result.map(|()| 0)
     }

@@ -3,10 +3,9 @@
 //! The files of a call, as the engine sees them: the engine's traits for
 //! `LocalFile`, the descriptors of the calling task, and the task itself.
 //!
-//! Everything here is a question put to the abstractions of
-//! `abstractions/`, which hold the unsafe code; this file holds none but
-//! the call of `remap_file_range`, whose contract a [`CheckedPair`]
-//! proves.
+//! Everything here is a question put to the kernel's abstractions, which
+//! hold the unsafe code; this file holds none but the call of
+//! `remap_file_range`, whose contract a [`CheckedPair`] proves.
 //!
 //! The small methods are `#[inline(always)]`: they stand for the inline
 //! functions of `linux/fs.h`, one or two loads each, and at `opt-level=s`
@@ -24,19 +23,20 @@ use crate::abstractions::{
         capable,
         Capability, //
     },
-    fd,
-    file::{
-        fmode,
-        may,
-        LocalFileExt, //
+    fs::{
+        fd,
+        file::{
+            fmode,
+            may,
+            LocalFileExt, //
+        },
+        mount::{
+            want_write_file,
+            MountWriteAccess, //
+        },
+        remap, //
     },
-    mount::{
-        want_write_file,
-        MountWriteAccess, //
-    },
-    remap,
-    security,
-    task, //
+    task::TaskExt, //
 };
 use crate::engine::{
     Caller,
@@ -52,19 +52,6 @@ use crate::rules::{
     FileKind,
     FileRange, //
 };
-
-/// `FIDEDUPERANGE` of `linux/fs.h`: `_IOWR(0x94, 54, struct file_dedupe_range)`.
-const FIDEDUPERANGE: u32 = kernel::ioctl::_IOWR::<uapi::file_dedupe_range>(0x94, 54);
-
-/// Asks the LSMs whether the caller may issue `FIDEDUPERANGE` with `arg`
-/// on `file`: the `security_file_ioctl()` call `fs/ioctl.c` makes before
-/// it runs the ioctl.
-#[inline(always)]
-pub(crate) fn check_fideduperange_ioctl(file: &LocalFile, arg: u64) -> Result {
-    // `arg` is a user address; the hook only passes it on.
-    let arg = usize::try_from(arg).map_err(|_| EFAULT)?;
-    security::file_ioctl(file, FIDEDUPERANGE, arg)
-}
 
 impl FileFacts for LocalFile {
     #[inline(always)]
@@ -203,6 +190,6 @@ pub(crate) struct CallingTask;
 impl Caller for CallingTask {
     #[inline(always)]
     fn fatal_signal_pending(&self) -> bool {
-        task::fatal_signal_pending()
+        current!().fatal_signal_pending()
     }
 }

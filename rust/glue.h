@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * fidedupe: prototypes of the C helpers in glue.c, declared again on the
- * Rust side in rust/request.rs (mod glue);
+ * Rust side in rust/device.rs (mod glue);
  * scripts/glue-abi.py, run by make lint, checks that the two agree.
  */
 #ifndef FIDEDUPE_GLUE_H

@@ -20,10 +20,10 @@ use kernel::{
 };
 
 use crate::{
-    abstractions::remap::VfsDedupeFileRange,
+    abstractions::fs::remap::VfsDedupeFileRange,
     file::CallingTask,
     limits,
-    request,
+    records,
     stats::STATS, //
 };
 
@@ -72,8 +72,11 @@ unsafe extern "C" fn fidedupe_vfs_dedupe_file_range(
     let file = unsafe { &*file };
     // SAFETY: `same` is a private buffer of the records it announces (the
     // function's contract).
-    let result =
-        unsafe { request::dedupe_kernel_range(file, same, limits(), &CallingTask, &STATS) };
+    let result = unsafe {
+        records::dedupe_kernel_range(file, same, limits(), &CallingTask, |outcome| {
+            STATS.record_destination(outcome)
+        })
+    };
     STATS.record_fideduperange_call();
     STATS.record_call(result);
     from_result(|| result.map(|()| 0))

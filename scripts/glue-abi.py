@@ -9,7 +9,7 @@ compiler cannot check against the C.  This compares the two: the same
 functions, each with the same parameters and return type, C types mapped
 to the Rust types that stand for them (a `__user` pointer is `UserPtr`;
 `struct file_dedupe_range` and `struct file_dedupe_range_info` are
-`RangeHeader` and `RangeInfo`, whose layouts request.rs asserts).
+`RangeHeader` and `RangeInfo`, whose layouts records.rs asserts).
 
 usage: glue-abi.py HEADER.h... RUST_FILE.rs...
 """
@@ -26,6 +26,7 @@ SCALARS = {
 STRUCTS = {
     'file': 'file',
     'inode': 'inode',
+    'task_struct': 'task_struct',
     'file_dedupe_range': 'RangeHeader',
     'file_dedupe_range_info': 'RangeInfo',
 }

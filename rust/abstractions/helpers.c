@@ -2,8 +2,9 @@
 /*
  * fidedupe: the static inline kernel functions the abstractions of
  * rust/abstractions/ call, which have no Rust binding: each is one
- * expression, as the helpers of the kernel's rust/helpers/ are, where
- * they go in the tree (with the rust_helper_ prefix).
+ * expression, as the helpers of the kernel's rust/helpers/ are.  Each
+ * goes, in the kernel series, to the rust/helpers/ file named above it,
+ * as rust_helper_NAME (scripts/kernel-series.py).
  */
 
 #include <linux/fs.h>
@@ -15,14 +16,18 @@
 
 #include "helpers.h"
 
-/* rust/abstractions/file.rs reads f_mode with these values. */
+/* rust/abstractions/fs/file.rs reads f_mode with these values. */
 static_assert((__force unsigned int)FMODE_READ == 1 << 0);
 static_assert((__force unsigned int)FMODE_WRITE == 1 << 1);
 
-bool fidedupe_fatal_signal_pending(void)
+/* rust/helpers/signal.c */
+
+bool fidedupe_fatal_signal_pending(struct task_struct *t)
 {
-	return fatal_signal_pending(current);
+	return fatal_signal_pending(t);
 }
+
+/* rust/helpers/fs.c */
 
 loff_t fidedupe_i_size_read(const struct inode *inode)
 {
@@ -42,6 +47,8 @@ int fidedupe_file_permission(const struct file *file, int mask)
 {
 	return inode_permission(file_mnt_idmap(file), file_inode(file), mask);
 }
+
+/* rust/helpers/security.c */
 
 /* compat_sys_ioctl() calls the compat hook for a 32-bit caller. */
 int fidedupe_security_file_ioctl(struct file *file, unsigned int cmd,

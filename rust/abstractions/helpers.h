@@ -9,7 +9,7 @@
 
 #include <linux/fs.h>
 
-bool fidedupe_fatal_signal_pending(void);
+bool fidedupe_fatal_signal_pending(struct task_struct *t);
 loff_t fidedupe_i_size_read(const struct inode *inode);
 bool fidedupe_inode_owned_by_fsuid(const struct file *file);
 int fidedupe_file_permission(const struct file *file, int mask);

@@ -2,8 +2,10 @@
 
 //! The LSM hook of an ioctl.
 //!
-//! In the tree: `rust/kernel/security.rs`, beside its other hooks, with
-//! its helper in `rust/helpers/security.c`.
+//! In the tree: not sent.  It would go to `rust/kernel/security.rs`,
+//! beside the other hooks, with its helper in `rust/helpers/security.c`,
+//! but the built-in implementation has no use for it: `fs/ioctl.c` calls
+//! the hook before `FIDEDUPERANGE`.  Only `/dev/fidedupe` calls it.
 //!
 //! C header: [`include/linux/security.h`](srctree/include/linux/security.h)
 

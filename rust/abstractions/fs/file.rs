@@ -29,7 +29,7 @@ mod helper {
 }
 
 /// Bits of a file's `f_mode` (`fmode_t`), which bindgen cannot evaluate
-/// (a `__force` cast); `helpers.c` asserts at build time that they match.
+/// (a `__force` cast).
 pub(crate) mod fmode {
     /// `FMODE_READ`: open for reading.
     pub(crate) const READ: u32 = 1 << 0;

@@ -1,18 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The two ways a call arrives, as records the engine's walk reads and
-//! writes: the user-visible structures of `include/uapi/fidedupe.h` and
-//! `linux/fs.h`, records in user memory for `/dev/fidedupe`
-//! (`FIDEDUPE_IOC_DEDUPE_RANGE`), and the kernel's copy of the records for
-//! `FIDEDUPERANGE` itself when the livepatch routes it here.
+//! `/dev/fidedupe`'s ioctl, `FIDEDUPE_IOC_DEDUPE_RANGE`: its argument
+//! (`include/uapi/fidedupe.h`), the LSM hook `fs/ioctl.c` would call, and
+//! the records of a `struct file_dedupe_range` in user memory.
 //!
-//! Through `/dev/fidedupe`, records are read eight at a time into a fixed
-//! buffer (the first ones with the header, in the same user access) and
-//! each is written back once its destination is done, so the kernel
-//! memory a call uses does not depend on `dest_count`, and
-//! mainline's `PAGE_SIZE` limit on the copy-in does not apply.  Through
-//! `FIDEDUPERANGE`, `fs/ioctl.c` has already copied the array in (and
-//! applied that limit) and copies it back out.
+//! Records are read eight at a time into a fixed buffer (the first ones
+//! with the header, in the same user access) and each is written back
+//! once its destination is done, so the kernel memory a call uses does
+//! not depend on `dest_count`, and mainline's `PAGE_SIZE` limit on the
+//! copy-in does not apply.
 
 use core::mem::{
     size_of,
@@ -22,7 +18,10 @@ use core::mem::{
 use kernel::{
     ffi::c_uint,
     fs::LocalFile,
-    ioctl::_IOW,
+    ioctl::{
+        _IOW,
+        _IOWR, //
+    },
     prelude::*,
     transmute::FromBytes,
     uaccess::{
@@ -32,22 +31,20 @@ use kernel::{
     uapi, //
 };
 
+use crate::abstractions::security;
 use crate::engine::{
-    self,
     Caller,
-    CheckedSource,
-    DestRecord,
     DestRecords,
     OpenFiles, //
 };
-use crate::file::{
-    check_fideduperange_ioctl,
-    TaskFiles, //
+use crate::file::TaskFiles;
+use crate::records::{
+    check_request,
+    dedupe_records,
+    RangeHeader,
+    RangeInfo, //
 };
-use crate::rules::{
-    DestOutcome,
-    Limits, //
-};
+use crate::rules::Limits;
 use crate::stats::Stats;
 
 /// `struct fidedupe_args` of `include/uapi/fidedupe.h`.
@@ -60,91 +57,7 @@ pub(crate) struct FidedupeArgs {
     reserved: u32,
 }
 
-/// The fixed part of `struct file_dedupe_range` (`linux/fs.h`).
-#[repr(C)]
-#[derive(Clone, Copy, Default)]
-struct RangeHeader {
-    src_offset: u64,
-    src_length: u64,
-    dest_count: u16,
-    reserved1: u16,
-    reserved2: u32,
-}
-
-impl RangeHeader {
-    /// The reserved fields must be zero; checked once the source file is
-    /// known and before any check of it.
-    fn check_reserved(&self) -> Result {
-        if self.reserved1 != 0 || self.reserved2 != 0 {
-            return Err(EINVAL);
-        }
-        Ok(())
-    }
-}
-
-/// `struct file_dedupe_range_info` (`linux/fs.h`).
-#[repr(C)]
-#[derive(Clone, Copy, Default)]
-struct RangeInfo {
-    dest_fd: i64,
-    dest_offset: u64,
-    bytes_deduped: u64,
-    status: i32,
-    reserved: u32,
-}
-
-impl DestRecord for RangeInfo {
-    #[inline(always)]
-    fn dest_fd(&self) -> i64 {
-        self.dest_fd
-    }
-
-    #[inline(always)]
-    fn dest_offset(&self) -> u64 {
-        self.dest_offset
-    }
-
-    #[inline(always)]
-    fn reserved(&self) -> u32 {
-        self.reserved
-    }
-
-    #[inline(always)]
-    fn set_outcome(&mut self, outcome: &DestOutcome) {
-        self.status = outcome.status;
-        self.bytes_deduped = outcome.bytes_deduped;
-    }
-}
-
-/// Whether field `$field` is at the same offset in `$ours` and `$theirs`.
-macro_rules! same_offset {
-    ($ours:ty, $theirs:ty, $field:ident) => {
-        core::mem::offset_of!($ours, $field) == core::mem::offset_of!($theirs, $field)
-    };
-}
-
-// The layouts must match the kernel's own definitions byte for byte: the
-// helpers of `rust/glue.c` read and write them as those.
-const _: () = {
-    use uapi::{
-        file_dedupe_range as Range,
-        file_dedupe_range_info as Info, //
-    };
-    assert!(size_of::<FidedupeArgs>() == 24);
-    assert!(size_of::<RangeHeader>() == size_of::<Range>());
-    assert!(core::mem::offset_of!(Range, info) == size_of::<RangeHeader>());
-    assert!(same_offset!(RangeHeader, Range, src_offset));
-    assert!(same_offset!(RangeHeader, Range, src_length));
-    assert!(same_offset!(RangeHeader, Range, dest_count));
-    assert!(same_offset!(RangeHeader, Range, reserved1));
-    assert!(same_offset!(RangeHeader, Range, reserved2));
-    assert!(size_of::<RangeInfo>() == size_of::<Info>());
-    assert!(same_offset!(RangeInfo, Info, dest_fd));
-    assert!(same_offset!(RangeInfo, Info, dest_offset));
-    assert!(same_offset!(RangeInfo, Info, bytes_deduped));
-    assert!(same_offset!(RangeInfo, Info, status));
-    assert!(same_offset!(RangeInfo, Info, reserved));
-};
+const _: () = assert!(size_of::<FidedupeArgs>() == 24);
 
 // SAFETY: Plain integers without padding (checked above); any bit pattern is
 // a valid value.
@@ -156,6 +69,9 @@ const FIDEDUPE_IOC_MAGIC: u32 = 0xb9;
 
 /// The ioctl number of `FIDEDUPE_IOC_DEDUPE_RANGE`.
 pub(crate) const FIDEDUPE_IOC_DEDUPE_RANGE: u32 = _IOW::<FidedupeArgs>(FIDEDUPE_IOC_MAGIC, 0x01);
+
+/// `FIDEDUPERANGE` of `linux/fs.h`: `_IOWR(0x94, 54, struct file_dedupe_range)`.
+const FIDEDUPERANGE: u32 = _IOWR::<uapi::file_dedupe_range>(0x94, 54);
 
 /// The C helpers of `rust/glue.c` that read and write a
 /// `struct file_dedupe_range` in user memory, each in one user access
@@ -343,71 +259,14 @@ impl DestRecords for UserRecords {
     }
 }
 
-/// The records of a `struct file_dedupe_range` in kernel memory.
-struct KernelRecords<'a> {
-    infos: &'a mut [RangeInfo],
-    /// The index of the next record to read.
-    next: usize,
-}
-
-impl DestRecords for KernelRecords<'_> {
-    type Record = RangeInfo;
-
-    #[inline(always)]
-    fn read(&mut self, index: usize) -> Result<RangeInfo> {
-        if index != self.next {
-            return Err(EINVAL);
-        }
-        let info = *self.infos.get(index).ok_or(EINVAL)?;
-        self.next += 1;
-        Ok(info)
-    }
-
-    #[inline(always)]
-    fn write_back(&mut self, index: usize, info: &RangeInfo) -> Result {
-        *self.infos.get_mut(index).ok_or(EINVAL)? = *info;
-        Ok(())
-    }
-}
-
-/// The checks both entry points make before any record: the header's
-/// reserved fields, then the source and its range.  Returns the source
-/// with the range every destination is checked against and deduped with.
+/// Asks the LSMs whether the caller may issue `FIDEDUPERANGE` with `arg`
+/// on `file`: the `security_file_ioctl()` call `fs/ioctl.c` makes before
+/// it runs the ioctl.
 #[inline(always)]
-fn check_request<'a>(
-    src: &'a LocalFile,
-    header: &RangeHeader,
-    limits: Limits,
-) -> Result<CheckedSource<'a, LocalFile>> {
-    header.check_reserved()?;
-    engine::check_source(
-        src,
-        header.src_offset,
-        header.src_length,
-        limits.max_request_bytes,
-    )
-}
-
-/// The walk both entry points share, once [`check_request`] passed: each
-/// destination deduped, its outcome counted and written back.
-#[inline(always)]
-fn dedupe_records(
-    source: &CheckedSource<'_, LocalFile>,
-    dest_count: u16,
-    records: &mut impl DestRecords,
-    limits: Limits,
-    caller: &impl Caller,
-    stats: &Stats,
-) -> Result {
-    engine::dedupe_destinations(
-        source,
-        dest_count,
-        records,
-        &TaskFiles,
-        limits.chunk_bytes,
-        caller,
-        |outcome| stats.record_destination(outcome),
-    )
+fn check_fideduperange_ioctl(file: &LocalFile, arg: u64) -> Result {
+    // `arg` is a user address; the hook only passes it on.
+    let arg = usize::try_from(arg).map_err(|_| EFAULT)?;
+    security::file_ioctl(file, FIDEDUPERANGE, arg)
 }
 
 /// Runs one `FIDEDUPE_IOC_DEDUPE_RANGE` call with `arg` the user address of
@@ -455,101 +314,6 @@ fn dedupe_user_range(
         &mut records,
         limits,
         caller,
-        stats,
+        |outcome| stats.record_destination(outcome),
     )
-}
-
-/// Runs one `vfs_dedupe_file_range()` call on a kernel copy of a
-/// `struct file_dedupe_range`, such as the one `fs/ioctl.c` makes for
-/// `FIDEDUPERANGE`.
-///
-/// # Safety
-///
-/// `range` points to `struct_size(range, info, range->dest_count)` bytes
-/// of kernel memory, aligned for `u64`, that nothing else accesses during
-/// the call.
-pub(crate) unsafe fn dedupe_kernel_range(
-    src: &LocalFile,
-    range: *mut uapi::file_dedupe_range,
-    limits: Limits,
-    caller: &impl Caller,
-    stats: &Stats,
-) -> Result {
-    // SAFETY: `range` is valid for reads of the header (the function's
-    // contract), and `RangeHeader` has its layout (asserted above) and
-    // accepts any bit pattern.
-    let header = unsafe { range.cast::<RangeHeader>().read() };
-    // SAFETY: By the function's contract, `dest_count` records follow the
-    // header (at `range.add(1)`, the offset of `info`, asserted above), in
-    // aligned memory only this call accesses; `RangeInfo` has the layout
-    // of `struct file_dedupe_range_info` (asserted above) and accepts any
-    // bit pattern.
-    let infos = unsafe {
-        core::slice::from_raw_parts_mut(
-            range.add(1).cast::<RangeInfo>(),
-            usize::from(header.dest_count),
-        )
-    };
-    let mut records = KernelRecords { infos, next: 0 };
-    let source = check_request(src, &header, limits)?;
-    dedupe_records(
-        &source,
-        header.dest_count,
-        &mut records,
-        limits,
-        caller,
-        stats,
-    )
-}
-
-#[cfg(fidedupe_kunit)]
-#[kunit_tests(fidedupe_request)]
-mod tests {
-    use super::*;
-
-    fn info(dest_fd: i64) -> RangeInfo {
-        RangeInfo {
-            dest_fd,
-            ..RangeInfo::default()
-        }
-    }
-
-    #[test]
-    fn kernel_records_in_order_and_in_place() -> Result {
-        let mut infos = [info(3), info(4)];
-        let mut records = KernelRecords {
-            infos: &mut infos,
-            next: 0,
-        };
-        // In order: not the second before the first.
-        assert_eq!(records.read(1).map(|i| i.dest_fd), Err(EINVAL));
-
-        let mut first = records.read(0)?;
-        assert_eq!(first.dest_fd, 3);
-        first.status = -22;
-        first.bytes_deduped = 4096;
-        records.write_back(0, &first)?;
-        // Each once.
-        assert_eq!(records.read(0).map(|i| i.dest_fd), Err(EINVAL));
-        let second = records.read(1)?;
-        assert_eq!(second.dest_fd, 4);
-        // dest_count records and no more.
-        assert_eq!(records.read(2).map(|i| i.dest_fd), Err(EINVAL));
-        assert_eq!(records.write_back(2, &second), Err(EINVAL));
-
-        assert_eq!((infos[0].status, infos[0].bytes_deduped), (-22, 4096));
-        assert_eq!((infos[1].status, infos[1].bytes_deduped), (0, 0));
-        Ok(())
-    }
-
-    #[test]
-    fn reserved_header_fields_fail_the_call() {
-        let mut header = RangeHeader::default();
-        assert_eq!(header.check_reserved(), Ok(()));
-        header.reserved1 = 1;
-        assert_eq!(header.check_reserved(), Err(EINVAL));
-        header.reserved1 = 0;
-        header.reserved2 = 1;
-        assert_eq!(header.check_reserved(), Err(EINVAL));
-    }
 }
