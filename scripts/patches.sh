@@ -13,6 +13,17 @@
 #    page must be the one this series was written against (its sha256).
 #    The patched page must render lint-clean (groff -ww, mandoc -Tlint).
 #
+#  - kernel/: the Rust implementation of vfs_dedupe_file_range() for the
+#    kernel, with the rust/kernel abstractions it needs, and a cover
+#    letter.  Each patch is made from this repository's sources by
+#    scripts/kernel-series.py, with its commit message from series/; the
+#    cover letter from series/cover.msg, Documentation/review.rst and
+#    Documentation/results.rst (scripts/cover-letter.py).  Its base is a
+#    commit of our own: the 7.3.4 source scripts/deps.sh unpacks, as
+#    Debian ships it, made a git tree once in $CACHE.  Each patch must be
+#    checkpatch --strict clean.  scripts/series-build.sh builds the
+#    kernel at each patch.
+#
 # usage: patches.sh [OUT]
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -95,5 +106,62 @@ man_pages() {
 	echo "patches: $(ls "$series" | wc -l) patch in ${series#"$here"/}, on ${MANPAGE##*/} of ${MANPAGES_DEB/=/ }"
 }
 
+# kernel_base: the git tree of the kernel source, made once; prints its
+# path.  Its one commit has a fixed date, so its id is the same on every
+# machine that unpacks the same source.
+kernel_base() {
+	local base=$CACHE/linux-7.3.4.git
+	if ! git -C "$base" rev-parse -q --verify refs/tags/base >/dev/null 2>&1; then
+		rm -rf "$base" "$base.tmp"
+		cp -a "$LINUX_TREE" "$base.tmp"
+		git -C "$base.tmp" init -q -b linux-7.3.4
+		# Debian's .gitignore ignores everything at the top level.
+		git -C "$base.tmp" add -A -f
+		GIT_AUTHOR_NAME=base GIT_AUTHOR_EMAIL=base@localhost \
+		GIT_COMMITTER_NAME=base GIT_COMMITTER_EMAIL=base@localhost \
+		GIT_AUTHOR_DATE="1970-01-01T00:00:00Z" GIT_COMMITTER_DATE="1970-01-01T00:00:00Z" \
+			git -C "$base.tmp" commit -q -m "Linux 7.3.4, as Debian's linux-source-7.3 ships it"
+		git -C "$base.tmp" tag base
+		mv "$base.tmp" "$base"
+	fi
+	echo "$base"
+}
+
+kernel_series() {
+	local base name sources head tree=$out/kernel.tree series=$out/kernel p bad=0
+	base=$(kernel_base)
+	git -C "$base" worktree remove -f "$tree" 2>/dev/null || rm -rf "$tree"
+	git -C "$base" worktree prune
+	git -C "$base" worktree add -q --detach "$tree" base
+	while read -r name sources; do
+		# shellcheck disable=SC2086
+		"$here/scripts/kernel-series.py" "$tree" "$here" "$name"
+		git -C "$tree" add -A -f
+		# shellcheck disable=SC2086
+		commit_as_last_change "$tree" "$here/series/$name.msg" "series/$name.msg" $sources
+	done < <("$here/scripts/kernel-series.py" --list)
+	rm -rf "$series"
+	git -C "$tree" format-patch -q --cover-letter --base=base -o "$series" base..HEAD
+	"$here/scripts/cover-letter.py" "$series/0000-cover-letter.patch" "$here" \
+		"The base is Linux 7.3.4 as Debian's linux-source-7.3 ships it, made a git tree in a commit of our own, $(git -C "$tree" rev-parse --short=12 base) (scripts/patches.sh)."
+
+	# Each patch is checkpatch-clean and applies, in order, to a fresh
+	# copy of the base.
+	for p in "$series"/0*.patch; do
+		case $p in */0000-cover-letter.patch) continue ;; esac
+		if ! (cd "$tree" && scripts/checkpatch.pl --strict --quiet "$p"); then
+			bad=1
+		fi
+	done
+	[ $bad = 0 ] || fail "kernel: checkpatch --strict is not clean"
+	head=$(git -C "$tree" rev-parse HEAD)
+	git -C "$tree" checkout -q --detach base
+	git -C "$tree" am -q $(ls "$series"/0*.patch | grep -v /0000-cover-letter.patch) ||
+		fail "kernel: git am failed"
+	git -C "$tree" diff --quiet HEAD "$head" || fail "kernel: git am gave another tree"
+	echo "patches: $(($(ls "$series" | wc -l) - 1)) patches and a cover letter in ${series#"$here"/}, on Linux 7.3.4"
+}
+
 mkdir -p "$out"
 man_pages
+kernel_series

@@ -170,7 +170,15 @@ static void make_pair(struct __test_metadata *_metadata, dedupe_fixture *self,
 /* How many ->remap_file_range() calls share one destination of CHUNKS chunks. */
 #define REMAP_CALLS WANT(1, CHUNKS)
 
-TEST_F(dedupe, o_sync_destination_synced_per_remap_call)
+/*
+ * A case takes about 20 s in the test VM (TCG), most of it the tracing
+ * instance's set-up and teardown: twice that or more while the other
+ * filesystem's program runs beside it on a loaded host, past the
+ * harness's default 30 s.
+ */
+#define CASE_TIMEOUT 120
+
+TEST_F_TIMEOUT(dedupe, o_sync_destination_synced_per_remap_call, CASE_TIMEOUT)
 {
 	/* Per call: btrfs syncs both files, xfs forces the log once. */
 	bool btrfs = !strcmp(self->fs, "btrfs");
@@ -188,7 +196,7 @@ TEST_F(dedupe, o_sync_destination_synced_per_remap_call)
 	close(src);
 }
 
-TEST_F(dedupe, btrfs_source_flushed_per_remap_call)
+TEST_F_TIMEOUT(dedupe, btrfs_source_flushed_per_remap_call, CASE_TIMEOUT)
 {
 	int src, dst;
 	long calls;
@@ -253,7 +261,7 @@ static long long hint_after_whole_file_dedupe(struct __test_metadata *_metadata,
 	return hint;
 }
 
-TEST_F(dedupe, xfs_cowextsize_hint_copied_by_one_call)
+TEST_F_TIMEOUT(dedupe, xfs_cowextsize_hint_copied_by_one_call, CASE_TIMEOUT)
 {
 	uint64_t chunk = CHUNK_BYTES;
 	uint64_t one_chunk = chunk < MiB ? chunk : MiB;
@@ -314,7 +322,7 @@ static long overlay_calls(struct __test_metadata *_metadata, dedupe_fixture *sel
 	return calls;
 }
 
-TEST_F(dedupe, overlayfs_real_files_remapped_per_remap_call)
+TEST_F_TIMEOUT(dedupe, overlayfs_real_files_remapped_per_remap_call, CASE_TIMEOUT)
 {
 	char merged[PATH_MAX];
 	long calls;

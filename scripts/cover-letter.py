@@ -1,0 +1,94 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Fills in the cover letter git format-patch wrote for the kernel series.
+
+The subject and the text come from this repository: the introduction
+from Documentation/series/cover.msg, the table of what changes for a
+caller from Documentation/review.rst (each row: the review's question,
+what mainline does, what the Rust implementation does, and the tests that
+pin both), and the figures from the sections of Documentation/results.rst
+named in cover.msg, each with the commit it was measured at.
+
+usage: cover-letter.py COVER-LETTER REPO BASE-DESCRIPTION
+"""
+import re
+import sys
+import textwrap
+
+WIDTH = 72
+
+
+def rst_text(s):
+    """reStructuredText inline markup as plain text."""
+    s = re.sub(r'``([^`]*)``', r'\1', s)
+    s = re.sub(r':\w+:`([^`<]*?)(?: <[^>]*>)?`', r'\1', s)
+    s = re.sub(r'`([^`<]*?) <[^>]*>`_', r'\1', s)
+    return ' '.join(s.split())
+
+
+def review_rows(path):
+    """The rows of review.rst's table, the header row excluded."""
+    text = open(path).read()
+    table = text[text.index('.. list-table::'):]
+    rows = []
+    for row in re.split(r'^   \* - ', table, flags=re.M)[1:]:
+        cells = re.split(r'^     - ', row, flags=re.M)
+        # The row ends where the indentation does.
+        last = re.split(r'\n(?!       |\n       )', cells[-1], maxsplit=1)[0]
+        cells[-1] = last
+        rows.append([rst_text(c) for c in cells])
+    return rows[1:]
+
+
+def wrap(text, indent=''):
+    return textwrap.fill(text, WIDTH, initial_indent=indent, subsequent_indent=indent,
+                         break_on_hyphens=False, break_long_words=False)
+
+
+def caller_changes(rows):
+    out = []
+    for n, (question, mainline, rust, tests) in enumerate(rows, 1):
+        out.append(wrap('%d. %s' % (n, question)))
+        out.append(wrap('C: ' + mainline, '   '))
+        out.append(wrap('Rust: ' + rust, '   '))
+        out.append(wrap('Tests: ' + tests, '   '))
+        out.append('')
+    return '\n'.join(out)
+
+
+def results(path, sections):
+    """The named sections of results.rst: title, commit, and text."""
+    text = open(path).read()
+    out = []
+    for title in sections:
+        m = re.search(r'^%s\n-+\n(.*?)(?=^[^\n]+\n-+\n|\Z)' % re.escape(title), text,
+                      flags=re.M | re.S)
+        if not m:
+            sys.exit('cover-letter: no section "%s" in %s' % (title, path))
+        body = m.group(1)
+        paras = [rst_text(p) for p in re.split(r'\n\s*\n', body) if p.strip()
+                 and not p.lstrip().startswith('..') and not p.lstrip().startswith('::')]
+        out.append(wrap(title + ': ' + ' '.join(paras[:3])))
+        out.append('')
+    return '\n'.join(out)
+
+
+def main():
+    cover, repo, base = sys.argv[1:]
+    msg = open('%s/Documentation/series/cover.msg' % repo).read()
+    subject, body = msg.split('\n', 1)
+    sections = re.findall(r'^@results (.+)$', body, flags=re.M)
+    body = re.sub(r'^@results .+\n', '', body, flags=re.M)
+    body = body.replace('@base\n', wrap(base) + '\n')
+    body = body.replace('@changes\n', caller_changes(
+        review_rows('%s/Documentation/review.rst' % repo)))
+    body = body.replace('@testing\n', results('%s/Documentation/results.rst' % repo,
+                                              sections))
+    text = open(cover).read()
+    text = text.replace('*** SUBJECT HERE ***', subject)
+    text = text.replace('*** BLURB HERE ***', body.strip('\n'))
+    open(cover, 'w').write(text)
+
+
+if __name__ == '__main__':
+    main()
