@@ -20,7 +20,7 @@ use kernel::{
 };
 
 use crate::{
-    abstractions::fs::remap::VfsDedupeFileRange,
+    abstractions::fs::vfs::VfsDedupeFileRange,
     file::CallingTask,
     limits,
     records,

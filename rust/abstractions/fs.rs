@@ -7,3 +7,4 @@ pub(crate) mod file;
 pub(crate) mod inode;
 pub(crate) mod mount;
 pub(crate) mod remap;
+pub(crate) mod vfs;

@@ -40,7 +40,7 @@ pub(crate) mod fmode {
 /// Access masks of `inode_permission()` (`MAY_*`).
 pub(crate) mod may {
     /// `MAY_WRITE`.
-    pub(crate) const WRITE: i32 = kernel::uapi::MAY_WRITE as i32;
+    pub(crate) const WRITE: i32 = super::bindings::MAY_WRITE as i32;
 }
 
 /// Methods `LocalFile` does not have yet.
@@ -93,6 +93,3 @@ impl LocalFileExt for LocalFile {
         Ok(())
     }
 }
-
-// `LocalFile` has the layout of `struct file`, which the helpers take.
-const _: () = assert!(core::mem::size_of::<LocalFile>() == core::mem::size_of::<bindings::file>());

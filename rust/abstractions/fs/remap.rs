@@ -9,30 +9,14 @@
 
 use kernel::{
     bindings,
-    ffi::c_int,
     fs::LocalFile,
-    prelude::*,
-    uapi::file_dedupe_range, //
+    prelude::*, //
 };
 
 /// `REMAP_FILE_DEDUP`: share only ranges whose data are equal.
 pub(crate) const REMAP_FILE_DEDUP: u32 = bindings::REMAP_FILE_DEDUP;
 /// `REMAP_FILE_CAN_SHORTEN`: the filesystem may remap less than asked.
 pub(crate) const REMAP_FILE_CAN_SHORTEN: u32 = bindings::REMAP_FILE_CAN_SHORTEN;
-
-/// The C type of `vfs_dedupe_file_range()`, for a function that stands in
-/// for it, with [`LocalFile`] for `struct file` (the same representation)
-/// and the `uapi` crate's `struct file_dedupe_range`.
-pub(crate) type VfsDedupeFileRange =
-    unsafe extern "C" fn(*mut LocalFile, *mut file_dedupe_range) -> c_int;
-
-// `vfs_dedupe_file_range()` takes what [`VfsDedupeFileRange`] says.
-const _: unsafe extern "C" fn(*mut bindings::file, *mut bindings::file_dedupe_range) -> c_int =
-    bindings::vfs_dedupe_file_range;
-const _: () = {
-    use core::mem::size_of;
-    assert!(size_of::<file_dedupe_range>() == size_of::<bindings::file_dedupe_range>());
-};
 
 /// `remap_verify_area()`: checks `pos` and `len` (not negative, their sum
 /// fits in `loff_t`) and asks the LSM and fanotify permission hooks
