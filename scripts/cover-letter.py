@@ -3,7 +3,7 @@
 """Fills in the cover letter git format-patch wrote for the kernel series.
 
 The subject and the text come from this repository: the introduction
-from Documentation/series/cover.msg, the table of what changes for a
+from series/cover.msg, the table of what changes for a
 caller from Documentation/review.rst (each row: the review's question,
 what mainline does, what the Rust implementation does, and the tests that
 pin both), and the figures from the sections of Documentation/results.rst
@@ -61,7 +61,7 @@ def results(path, sections):
     text = open(path).read()
     out = []
     for title in sections:
-        m = re.search(r'^%s\n-+\n(.*?)(?=^[^\n]+\n-+\n|\Z)' % re.escape(title), text,
+        m = re.search(r'^%s\n=+\n(.*?)(?=^[^\n]+\n=+\n|\Z)' % re.escape(title), text,
                       flags=re.M | re.S)
         if not m:
             sys.exit('cover-letter: no section "%s" in %s' % (title, path))
@@ -75,7 +75,7 @@ def results(path, sections):
 
 def main():
     cover, repo, base = sys.argv[1:]
-    msg = open('%s/Documentation/series/cover.msg' % repo).read()
+    msg = open('%s/series/cover.msg' % repo).read()
     subject, body = msg.split('\n', 1)
     sections = re.findall(r'^@results (.+)$', body, flags=re.M)
     body = re.sub(r'^@results .+\n', '', body, flags=re.M)

@@ -45,7 +45,7 @@ stage() {
 APT_PKGS=(clang-19 lld-19 llvm-19 libclang-19-dev flex bison bc libelf-dev
 	  libssl-dev cpio kmod btrfs-progs xfsprogs duperemove e2fsprogs
 	  python3-docutils groff-base mandoc pahole rsync busybox-static
-	  attr file stress-ng jdupes rmlint)
+	  attr file stress-ng jdupes rmlint python3-ply python3-git)
 BPO_PKGS=(qemu-system-x86)
 
 missing=()

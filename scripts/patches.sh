@@ -149,7 +149,8 @@ kernel_series() {
 	# copy of the base.
 	for p in "$series"/0*.patch; do
 		case $p in */0000-cover-letter.patch) continue ;; esac
-		if ! (cd "$tree" && scripts/checkpatch.pl --strict --quiet "$p"); then
+		# spdxcheck.py, which checkpatch runs, needs the system python3-ply.
+		if ! (cd "$tree" && PATH=/usr/bin:$PATH scripts/checkpatch.pl --strict --quiet "$p"); then
 			bad=1
 		fi
 	done
