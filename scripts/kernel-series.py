@@ -57,6 +57,10 @@ SERIES = [
     ('07-fs-remap', [
         ('new', 'rust/abstractions/fs/remap.rs', 'rust/kernel/fs/remap.rs', ENTRY),
     ]),
+    ('08-fs-dedupe-rust', [
+        ('builtin', 'rust/rules.rs rust/engine.rs rust/file.rs rust/records.rs', 'fs/dedupe',
+         ENTRY),
+    ]),
 ]
 
 HELPERS_C = 'rust/abstractions/helpers.c'
@@ -291,10 +295,89 @@ def inherent(tree, src, dst, ty):
     add_helpers(tree, names)
 
 
+def format_use(root, paths):
+    """One `use ROOT::{...};` of `paths` (relative to ROOT), nested, one
+    item per line, in the kernel's style (rustfmt sorts it)."""
+    tree = {}
+    for path in paths:
+        node = tree
+        for part in path.split('::'):
+            node = node.setdefault(part, {})
+
+    def items(node, indent):
+        out = []
+        for name in sorted(node, key=lambda n: (n[:1].isupper(), n)):
+            sub = node[name]
+            # `a::b` for a group of one leaf.
+            while len(sub) == 1 and not next(iter(sub.values())):
+                name, sub = name + '::' + next(iter(sub)), {}
+            if not sub:
+                out.append(indent + name + ',')
+            else:
+                out.append(indent + name + '::{')
+                out += items(sub, indent + '    ')
+                out.append(indent + '},')
+        out[-1] += ' //' if not out[-1].endswith('},') else ''
+        return out
+    return 'use %s::{\n%s\n};\n' % (root, '\n'.join(items(tree, '    ')))
+
+
+def builtin_crate_file(text):
+    """A file of the module's crate as the built-in crate has it: the
+    abstractions are the kernel crate's, extension traits inherent
+    methods, and the KUnit suites are chosen in Kconfig."""
+    decls = list(re.finditer(r'^use (?:kernel|crate::abstractions)::[^;]*;\n', text,
+                             flags=re.M | re.S))
+    if decls:
+        paths = []
+        for d in decls:
+            for path in use_paths(d.group(0)):
+                path = re.sub(r'^crate::abstractions::', 'kernel::', path)
+                if not path.endswith('Ext'):
+                    paths.append(path[len('kernel::'):])
+        first, rest = decls[0], decls[1:]
+        for d in reversed(rest):
+            text = text[:d.start()] + text[d.end():]
+        text = text[:first.start()] + format_use('kernel', paths) + text[first.end():]
+    text = text.replace('#[cfg(fidedupe_kunit)]', '#[cfg(CONFIG_VFS_DEDUPE_RUST_KUNIT_TEST)]')
+    return re.sub(r'#\[kunit_tests\(fidedupe_(\w+)\)\]', r'#[kunit_tests(vfs_dedupe_\1)]', text)
+
+
+def builtin(tree, srcs, dst, entry):
+    """The built-in implementation: the module's crate files `srcs` in
+    `dst`, with the files of series/`dst` (its root, Makefile and
+    Kconfig); chosen in fs/Kconfig, built from fs/Makefile, and the C
+    implementation compiled only when it is chosen."""
+    os.makedirs('%s/%s' % (tree, dst), exist_ok=True)
+    for src in srcs.split():
+        name = src.rsplit('/', 1)[1]
+        write('%s/%s/%s' % (tree, dst, name), builtin_crate_file(read(src)))
+        rustfmt(tree, '%s/%s' % (dst, name))
+    for name in os.listdir('series/' + dst):
+        write('%s/%s/%s' % (tree, dst, name), read('series/%s/%s' % (dst, name)))
+    path = '%s/fs/Kconfig' % tree
+    text = read(path)
+    at = text.index('source "fs/crypto/Kconfig"')
+    write(path, text[:at] + 'source "%s/Kconfig"\n\n' % dst + text[at:])
+    path = '%s/fs/Makefile' % tree
+    text = read(path)
+    at = text.index('obj-$(CONFIG_EPOLL)')
+    write(path, text[:at] + 'obj-$(CONFIG_VFS_DEDUPE_RUST)\t+= dedupe/\n' + text[at:])
+    path = '%s/fs/remap_range.c' % tree
+    text = read(path)
+    start = text.index('int vfs_dedupe_file_range(struct file *file,')
+    end = text.index('EXPORT_SYMBOL(vfs_dedupe_file_range);')
+    text = (text[:start] + '#ifdef CONFIG_VFS_DEDUPE_C\n' + text[start:end] +
+            '#endif /* CONFIG_VFS_DEDUPE_C */\n' + text[end:])
+    write(path, text)
+    add_to_maintainers(tree, entry, dst + '/')
+
+
 def main():
     if sys.argv[1:] == ['--list']:
         for name, changes in SERIES:
-            print(name, ' '.join(src for _, src, _, _ in changes))
+            print(name, ' '.join(src for _, src, _, _ in changes),
+                  ' '.join('series/' + dst for action, _, dst, _ in changes if action == 'builtin'))
         return
     tree, repo, name = sys.argv[1:]
     os.chdir(repo)
@@ -302,7 +385,7 @@ def main():
     if changes is None:
         sys.exit('kernel-series: no patch %s' % name)
     for action, src, dst, extra in changes:
-        {'new': new_file, 'inherent': inherent}[action](tree, src, dst, extra)
+        {'new': new_file, 'inherent': inherent, 'builtin': builtin}[action](tree, src, dst, extra)
 
 
 if __name__ == '__main__':
