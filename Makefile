@@ -100,7 +100,7 @@ lint: $(KERNEL_GOAL)
 	@cargo clippy --quiet --release --locked --manifest-path fuzz/Cargo.toml \
 		--target-dir $(O)/fuzz-target -- -D warnings
 	@scripts/patches-apply.sh
-	@echo "lint: rustfmt, clippy and checkpatch are clean; the livepatch entry makes no tail call; the Rust glue matches its headers; only rust/abstractions/ calls bindings::; results.rst marks its stale records; every mutant and ablation applies"
+	@echo "lint: rustfmt, clippy and checkpatch are clean; the livepatch entry makes no tail call; the Rust glue matches its headers; only rust/abstractions/ calls bindings::; results.rst marks its stale records; every mutant, ablation and broken torture build applies"
 
 # The kselftests (selftests/Makefile, on the kernel tree's lib.mk): built
 # into $(O)/selftests and installed as the kernel installs selftests, with
