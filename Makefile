@@ -164,7 +164,9 @@ run: module tools
 	@scripts/run.sh $(KBUILD) $(O) $(MODE)
 
 # Benchmarks: the same kernel without the debug checks, in its own cache
-# directory, both paths side by side in one boot (scripts/bench.sh).
+# directory, both paths side by side in one boot (scripts/bench.sh).  Each
+# of bench, profile, ablation and insns writes its report under
+# $(O)/results/bench/.
 KBENCH_DIR_FILE := $(O)/kbuild-bench.dir
 KBENCH = $(shell cat $(KBENCH_DIR_FILE) 2>/dev/null)
 
