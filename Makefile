@@ -253,9 +253,9 @@ $(FUZZER): $(wildcard fuzz/src/*.rs) fuzz/Cargo.toml fuzz/Cargo.lock
 fuzzer: deps $(FUZZER)
 
 # FUZZ_CASES cases per filesystem as root (a fifth more as nobody and a
-# fifth through the livepatch), results kept under fuzz/results/.  On the
-# benchmark kernel (no KASAN, lockdep, UBSAN: several times the cases per
-# second); FUZZ_KERNEL=debug uses make check's kernel.
+# fifth through the livepatch), results kept under $(O)/results/fuzz/.
+# On the benchmark kernel (no KASAN, lockdep, UBSAN: several times the
+# cases per second); FUZZ_KERNEL=debug uses make check's kernel.
 FUZZ_KERNEL ?= bench
 ifeq ($(FUZZ_KERNEL),bench)
 fuzz: bench-kernel fuzzer
