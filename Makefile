@@ -215,7 +215,8 @@ ablation: bench-kernel $(O)/bench/fidedupe_bench
 
 # Torture (qemu/guest-torture.sh): a fail-nth sweep and read errors
 # (faults), callers against writers and stress engines for DURATION
-# seconds (stress), unload under load; with kmemleak on.
+# seconds (stress), unload under load; with kmemleak on.  Each run's TAP
+# files and table under $(O)/results/torture/.
 TORTURE := $(O)/torture/fidedupe_faults $(O)/torture/fidedupe_stress
 DURATION ?= 240
 
