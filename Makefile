@@ -272,8 +272,9 @@ endif
 # Mutation testing: every patch in selftests/mutants/ breaks one rule of
 # Documentation/fidedupe.rst; each is built as a module and the suite runs
 # against each in turn, in one VM boot, until a test fails
-# (scripts/mutants.sh).  Fails if a mutant survives.  MUTANTS="07 12" runs
-# only those patches.  Not part of `make check`.
+# (scripts/mutants.sh); the table of the run under $(O)/results/mutants/.
+# Fails if a mutant survives.  MUTANTS="07 12" runs only those patches.
+# Not part of `make check`.
 MUTANTS ?=
 mutants: module selftests tools fuzzer
 	@scripts/mutants.sh $(KBUILD) $(O) $(MUTANTS)
