@@ -334,4 +334,4 @@ help:
 	@echo '  make patches    the patch series, with git format-patch (build/patches)'
 	@echo '  make fstests    fstests'"'"' dedupe group, mainline and fidedupe (livepatch)'
 	@echo
-	@echo '  make clean      remove build/ (the kernel cache stays in $(CACHE))'
+	@echo '  make clean      remove build/, with the runs'"'"' results (the kernel cache stays in $(CACHE))'
