@@ -167,7 +167,9 @@ run: module tools
 	@scripts/run.sh $(KBUILD) $(O) $(MODE)
 
 # Benchmarks: the same kernel without the debug checks, in its own cache
-# directory, both paths side by side in one boot (scripts/bench.sh).
+# directory, both paths side by side in one boot (scripts/bench.sh).  Each
+# of bench, profile, ablation and insns writes its report under
+# $(O)/results/bench/.
 KBENCH_DIR_FILE := $(O)/kbuild-bench.dir
 KBENCH = $(shell cat $(KBENCH_DIR_FILE) 2>/dev/null)
 
@@ -216,7 +218,8 @@ ablation: bench-kernel $(O)/bench/fidedupe_bench
 
 # Torture (qemu/guest-torture.sh): a fail-nth sweep and read errors
 # (faults), callers against writers and stress engines for DURATION
-# seconds (stress), unload under load; with kmemleak on.
+# seconds (stress), unload under load; with kmemleak on.  Each run's TAP
+# files and table under $(O)/results/torture/.
 TORTURE := $(O)/torture/fidedupe_faults $(O)/torture/fidedupe_stress
 DURATION ?= 240
 
@@ -254,9 +257,9 @@ $(FUZZER): $(wildcard fuzz/src/*.rs) fuzz/Cargo.toml fuzz/Cargo.lock
 fuzzer: deps $(FUZZER)
 
 # FUZZ_CASES cases per filesystem as root (a fifth more as nobody and a
-# fifth through the livepatch), results kept under fuzz/results/.  On the
-# benchmark kernel (no KASAN, lockdep, UBSAN: several times the cases per
-# second); FUZZ_KERNEL=debug uses make check's kernel.
+# fifth through the livepatch), results kept under $(O)/results/fuzz/.
+# On the benchmark kernel (no KASAN, lockdep, UBSAN: several times the
+# cases per second); FUZZ_KERNEL=debug uses make check's kernel.
 FUZZ_KERNEL ?= bench
 ifeq ($(FUZZ_KERNEL),bench)
 fuzz: bench-kernel fuzzer
@@ -272,8 +275,9 @@ endif
 # Mutation testing: every patch in selftests/mutants/ breaks one rule of
 # Documentation/fidedupe.rst; each is built as a module and the suite runs
 # against each in turn, in one VM boot, until a test fails
-# (scripts/mutants.sh).  Fails if a mutant survives.  MUTANTS="07 12" runs
-# only those patches.  Not part of `make check`.
+# (scripts/mutants.sh); the table of the run under $(O)/results/mutants/.
+# Fails if a mutant survives.  MUTANTS="07 12" runs only those patches.
+# Not part of `make check`.
 MUTANTS ?=
 mutants: module selftests tools fuzzer
 	@scripts/mutants.sh $(KBUILD) $(O) $(MUTANTS)
@@ -333,4 +337,4 @@ help:
 	@echo '  make patches    the patch series, with git format-patch (build/patches)'
 	@echo '  make fstests    fstests'"'"' dedupe group, mainline and fidedupe (livepatch)'
 	@echo
-	@echo '  make clean      remove build/ (the kernel cache stays in $(CACHE))'
+	@echo '  make clean      remove build/, with the runs'"'"' results (the kernel cache stays in $(CACHE))'

@@ -9,7 +9,7 @@
 # unchanged (the control) and once per patch against the bench kernel,
 # boots it once and runs the split stages of bench/fidedupe_bench with
 # each module in turn, ROUNDS rounds (qemu/guest-ablation.sh), then writes
-# bench/results/<date>-<commit>-ablation.md (bench/ablation.py).
+# BUILDDIR/results/bench/<date>-<commit>-ablation.md (bench/ablation.py).
 # With ABLATION_4K=1 in the environment the stages include the 4 KiB call
 # (fidedupe_bench's split-4k), in the same interleaving.
 # usage: ablation.sh KBUILD BUILDDIR ROUNDS
@@ -20,7 +20,8 @@ split=split
 here=$(cd "$(dirname "$0")/.." && pwd)
 adir=$build/ablation
 out=$build/vm-ablation
-mkdir -p "$adir" "$here/bench/results"
+results=$build/results/bench
+mkdir -p "$adir" "$results"
 tar -C "$here" --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner \
 	-cf "$adir/src.tar" Kbuild rust include livepatch
 names=(control)
@@ -36,11 +37,11 @@ VM_MEMORY=4G "$here/qemu/vm.sh" "$kbuild" "$out" \
 	"$here/qemu/guest-ablation.sh" "$out" "$adir" "$build/bench/fidedupe_bench" \
 	"$rounds" "$split" "${names[@]}"
 commit=$(git -C "$here" rev-parse --short HEAD 2>/dev/null || echo unknown)
-name="$here/bench/results/$(date -u +%Y-%m-%d)-$commit-ablation.md"
+name="$results/$(date -u +%Y-%m-%d)-$commit-ablation.md"
 python3 "$here/bench/ablation.py" "$out/ablation.tsv" "$name" "$here/bench/ablations" \
 	"# Where the module's extra time goes, by subtraction, at $commit" "" \
 	"- kernel: $(basename "$kbuild") (the bench kernel), TCG, $(nproc) CPUs on the host" \
 	"- each round loads every module in turn and runs the split stages of" \
 	"  \`fidedupe_bench DIR FS $split\` (20000 calls per path and stage," \
 	"  interleaved in blocks of 100) on btrfs and xfs; $rounds rounds"
-echo "ablation: $name"
+echo "ablation: ${name#"$here"/}"

@@ -4,8 +4,9 @@
 # `make fuzz`: boot the test kernel and run the differential fuzzer
 # (qemu/guest-fuzz.sh) for CASES cases per filesystem (SECONDS, if not 0,
 # bounds each run too), then every saved reproducer of fuzz/regressions/.
-# Copies each run's output to fuzz/results/<date>-<commit>-<fs>-<mode>.txt
-# and any new reproducer to build/fuzz-out/found/.
+# Copies each run's output to
+# BUILDDIR/results/fuzz/<date>-<commit>-<kernel>-<fs>-<mode>.txt; any new
+# reproducer is in BUILDDIR/fuzz-out/found/.
 # usage: fuzz.sh KBUILD BUILDDIR KO CASES SECONDS SEED
 set -u
 shopt -s nullglob
@@ -21,12 +22,13 @@ start=$(date +%s)
 status=$?
 took=$(( $(date +%s) - start ))
 stamp="$(date +%Y-%m-%d)-$(git -C "$here" rev-parse --short HEAD)-$(basename "$kbuild")"
-mkdir -p "$here/fuzz/results"
+results="$build/results/fuzz"
+mkdir -p "$results"
 for f in "$out"/fuzz-*.txt; do
 	[ -e "$f" ] || continue
 	name=$(basename "$f" .txt)
-	cp "$f" "$here/fuzz/results/$stamp-${name#fuzz-}.txt"
+	cp "$f" "$results/$stamp-${name#fuzz-}.txt"
 	echo "$name: $(tail -n 1 "$f")"
 done
-echo "fuzz: seed $seed, $took s in the VM, results in fuzz/results/$stamp-*.txt"
+echo "fuzz: seed $seed, $took s in the VM, results in ${results#"$here"/}/$stamp-*.txt"
 exit "$status"

@@ -5,18 +5,20 @@
 # timed.  Boots the bench kernel with bench/insns_plugin.c loaded into
 # QEMU, runs ROUNDS rounds of marked calls per filesystem, stage and path
 # (qemu/guest-insns.sh); bench/insns.py writes
-# bench/results/<date>-<commit>-insns.md: instructions, memory accesses and distinct pages per
-# call, and the instructions of each function that differ between the
-# paths.  Unlike a time, these do not drift with the machine.
+# BUILDDIR/results/bench/<date>-<commit>-insns.md: instructions, memory
+# accesses and distinct pages per call, and the instructions of each
+# function that differ between the paths.  Unlike a time, these do not
+# drift with the machine.
 # usage: insns.sh KBUILD BUILDDIR ROUNDS
 set -eu
 kbuild=$1 build=$2 rounds=$3
 here=$(cd "$(dirname "$0")/.." && pwd)
 out=$build/vm-insns
+results=$build/results/bench
 rm -rf "$out"
-mkdir -p "$out" "$here/bench/results"
+mkdir -p "$out" "$results"
 VM_MEMORY=4G VM_QEMU_OPTS="-plugin $build/bench/insns_plugin.so -d plugin -D $out/plugin.log" \
 	"$here/qemu/vm.sh" "$kbuild" "$out" \
 	"$here/qemu/guest-insns.sh" "$out" "$build/module-bench/fidedupe.ko" \
 	"$build/bench/fidedupe_bench" "$rounds"
-python3 "$here/bench/insns.py" "$out" "$here/bench/results" "$(basename "$kbuild")" "$rounds"
+python3 "$here/bench/insns.py" "$out" "$results" "$(basename "$kbuild")" "$rounds"

@@ -4,8 +4,8 @@
 
 usage: mutants-merge.py RESULTS_MD RESULTS_TSV PATCH_DIR NOTE_PREFIX
 
-RESULTS_MD is selftests/mutants/results.md, the table of the last run of
-every mutant; RESULTS_TSV the run's "name<TAB>verdict<TAB>test<TAB>seconds"
+RESULTS_MD is BUILDDIR/results/mutants/table.md, the table of the last
+run of every mutant; RESULTS_TSV the run's "name<TAB>verdict<TAB>test<TAB>seconds"
 lines (scripts/mutants.sh).  Every mutant the run killed or saw survive
 replaces its row, or gets one (a new patch), in name order; the others
 keep theirs.  A line "NOTE_PREFIX: names." is added before the closing

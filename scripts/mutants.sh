@@ -10,8 +10,11 @@
 # the KUnit suites, the kselftests and the fuzzer's smoke run (if
 # BUILDDIR/fuzz/fidedupe-fuzz exists) until a test fails; then writes the
 # table of which test killed which mutant, ending with the line
-# "mutants: N, killed N, survived N", to BUILDDIR/mutants/results.md and,
-# for a run of every mutant, to selftests/mutants/results.md.
+# "mutants: N, killed N, survived N", to
+# BUILDDIR/results/mutants/<date>-<commit>[-NAME...].md.  The table of the
+# last run of every mutant, with the rows of later runs of some merged in
+# (scripts/mutants-merge.py), is BUILDDIR/results/mutants/table.md; until
+# a run of every mutant makes it, the others merge into nothing.
 # Fails if a patch does not apply or does not build, if the control fails
 # a test, or if a mutant survives.
 # Environment: MUTANTS_CONTROL=0 skips the control (the cases then run in
@@ -30,6 +33,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 patches=$here/selftests/mutants
 mdir=$build/mutants
 out=$build/vm-mutants
+rdir=$build/results/mutants
 started=$(date +%s)
 
 fail() {
@@ -134,6 +138,7 @@ closing="mutants: $total, killed $killed, survived $survived"
 [ "$missing" -eq 0 ] || closing="$closing, not run $missing"
 
 commit=$(git -C "$here" rev-parse --short HEAD 2>/dev/null || echo unknown)
+name=$(date -u +%Y-%m-%d)-$commit${*:+-$(IFS=-; echo "$*")}
 git -C "$here" diff --quiet HEAD -- Kbuild rust include livepatch 2>/dev/null ||
 	commit="$commit with uncommitted changes to the module"
 vm_min=$(((finished - built) / 60)) vm_s=$(((finished - built) % 60))
@@ -162,19 +167,22 @@ report=$(
 	echo
 	echo "$closing"
 )
-echo "$report" >"$mdir/results.md"
-# The table in the tree is that of the last complete run of every mutant;
-# any other run replaces the rows of the mutants it killed or saw survive
+mkdir -p "$rdir"
+echo "$report" >"$rdir/$name.md"
+# table.md is the table of the last complete run of every mutant; any
+# other run replaces the rows of the mutants it killed or saw survive
 # (scripts/mutants-merge.py), says so, and the closing line is counted
 # again over the whole table.
 if [ $# -eq 0 ] && [ "$missing" -eq 0 ]; then
-	echo "$report" >"$patches/results.md"
-elif [ -s "$patches/results.md" ]; then
-	"$here/scripts/mutants-merge.py" "$patches/results.md" "$results" "$patches" \
+	echo "$report" >"$rdir/table.md"
+elif [ -s "$rdir/table.md" ]; then
+	"$here/scripts/mutants-merge.py" "$rdir/table.md" "$results" "$patches" \
 		"Rows run again on $(date -u '+%Y-%m-%d') at $commit (seconds: that run's)" \
 		>/dev/null || true
 fi
 echo "$report"
+echo "mutants: this run: ${rdir#"$here"/}/$name.md"
+[ ! -s "$rdir/table.md" ] || echo "mutants: every mutant's last verdict: ${rdir#"$here"/}/table.md"
 
 status=0
 if [ "$vm_status" -ne 0 ]; then

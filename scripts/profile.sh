@@ -3,7 +3,8 @@
 #
 # `make profile`: boot the non-debug bench kernel, trace CALLS calls per
 # filesystem, path and stage with function_graph (qemu/guest-profile.sh),
-# and write bench/results/<date>-<commit>-profile.md (bench/profile.py).
+# and write BUILDDIR/results/bench/<date>-<commit>-profile.md
+# (bench/profile.py).
 # The tracer's own cost is in every figure, more in deeper trees: compare
 # the paths with each other, not with `make bench`'s untraced latencies.
 # usage: profile.sh KBUILD BUILDDIR CALLS
@@ -11,13 +12,14 @@ set -eu
 kbuild=$1 build=$2 calls=$3
 here=$(cd "$(dirname "$0")/.." && pwd)
 out="$build/vm-profile"
+results="$build/results/bench"
 rm -rf "$out"
-mkdir -p "$out" "$here/bench/results"
+mkdir -p "$out" "$results"
 VM_MEMORY=4G "$here/qemu/vm.sh" "$kbuild" "$out" \
 	"$here/qemu/guest-profile.sh" "$out" "$build/module-bench/fidedupe.ko" \
 	"$build/bench/fidedupe_bench" "$calls"
 commit=$(git -C "$here" rev-parse --short HEAD 2>/dev/null || echo unknown)
-name="$here/bench/results/$(date -u +%Y-%m-%d)-$commit-profile.md"
+name="$results/$(date -u +%Y-%m-%d)-$commit-profile.md"
 python3 "$here/bench/profile.py" "$out" "$name" \
 	"# Profile of one call at $commit" "" \
 	"- kernel: $(basename "$kbuild") (the bench kernel), TCG, $(nproc) CPUs on the host" \
@@ -28,4 +30,4 @@ python3 "$here/bench/profile.py" "$out" "$name" \
 	"- us: microseconds per ioctl, the tracer's cost included (the same per" \
 	"  traced function on both paths); own us: without the traced callees" \
 	"- functions under 1% of the call's time are left out"
-echo "profile: $name"
+echo "profile: ${name#"$here"/}"

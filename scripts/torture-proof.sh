@@ -10,12 +10,13 @@
 #     stress run's "no byte changed";
 #   leak-file-reference (torture/broken/): the final unmount;
 #   leak-memory (torture/broken/): kmemleak.
-# Results under torture/results/proof-NAME/.
+# Results under BUILDDIR/results/torture/<date>-<commit>-proof-NAME/.
 # usage: torture-proof.sh KBUILD BUILDDIR
 set -u
 kbuild=$1 build=$2
 here=$(cd "$(dirname "$0")/.." && pwd)
 work=$build/torture-proof
+stamp=$(date +%Y-%m-%d)-$(git -C "$here" rev-parse --short HEAD)
 status=0
 
 # build NAME PATCH: $work/NAME/fidedupe.ko from the sources with PATCH.
@@ -39,7 +40,7 @@ prove() {
 		return
 	fi
 	# shellcheck disable=SC2086
-	if TORTURE_KO=$work/$name/fidedupe.ko TORTURE_TAG=proof-$name \
+	if TORTURE_KO=$work/$name/fidedupe.ko TORTURE_TAG=$stamp-proof-$name \
 	   TORTURE_OUT=$work/$name/vm "$here/scripts/torture.sh" "$kbuild" "$build" \
 	   "$seconds" $parts >"$work/$name/torture.log" 2>&1; then
 		echo "torture-proof: $name: the torture passed; it must not" >&2
@@ -64,5 +65,6 @@ prove leak-file-reference "$here/torture/broken/leak-file-reference.patch" 0 cal
 	'^not ok [0-9]+ unmount '
 prove leak-memory "$here/torture/broken/leak-memory.patch" 0 calls \
 	'^not ok [0-9]+ kmemleak reports nothing'
+echo "torture-proof: results in ${build#"$here"/}/results/torture/$stamp-proof-*/"
 [ "$status" -eq 0 ] && echo "torture-proof: every check found its bug"
 exit "$status"

@@ -3,9 +3,9 @@
 #
 # `make faults`, `make stress`, `make torture`: boot the test kernel with
 # kmemleak on and run qemu/guest-torture.sh with the given parts; copy the
-# TAP outputs to torture/results/<date>-<commit>-<parts>/, with the
-# reliability table of the run (scripts/torture-table.py) in table.md, and
-# print the figures.  Exits non-zero on any failure or kernel splat.
+# TAP outputs to BUILDDIR/results/torture/<date>-<commit>-<parts>/, with
+# the reliability table of the run (scripts/torture-table.py) in table.md,
+# and print the figures.  Exits non-zero on any failure or kernel splat.
 # Environment: TORTURE_KO, another fidedupe.ko (its fidedupe_livepatch.ko
 # beside it) than BUILDDIR's; TORTURE_TAG, the results directory's name
 # (default <date>-<commit>-<parts>); TORTURE_OUT, the VM's output
@@ -30,7 +30,7 @@ VM_APPEND="kmemleak=on" "$here/qemu/vm.sh" "$kbuild" "$out" \
 status=$?
 took=$(( $(date +%s) - start ))
 tag=${TORTURE_TAG:-$(date +%Y-%m-%d)-$(git -C "$here" rev-parse --short HEAD)-$(IFS=-; echo "$*")}
-dest="$here/torture/results/$tag"
+dest="$build/results/torture/$tag"
 rm -rf "$dest" && mkdir -p "$dest"
 cp "$out"/torture-*.tap "$out"/torture-ranges.txt "$dest/" 2>/dev/null
 cp "$out"/splats.txt "$dest/" 2>/dev/null
