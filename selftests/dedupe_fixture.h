@@ -2,8 +2,9 @@
 /*
  * The fixture every fidedupe selftest uses: a fresh directory on btrfs or
  * xfs, /dev/fidedupe open, the path (native or module) under test, and
- * whether the native path runs mainline's rules or, with
- * fidedupe_livepatch loaded (FIDEDUPE_LIVEPATCH=1), fidedupe's.
+ * whether the native path runs mainline's rules or fidedupe's: with
+ * fidedupe_livepatch loaded (FIDEDUPE_LIVEPATCH=1), or in a kernel with
+ * the built-in Rust implementation (FIDEDUPE_BUILTIN=1).
  * Include once per test program, after nothing else.
  */
 #ifndef FIDEDUPE_DEDUPE_FIXTURE_H
@@ -58,7 +59,14 @@ FIXTURE_SETUP(dedupe)
 	if (!livepatch_expected())
 		ASSERT_NE(1, livepatch_attr("enabled"))
 			TH_LOG("fidedupe_livepatch is enabled; set FIDEDUPE_LIVEPATCH=1");
-	self->mainline_rules = self->path == PATH_NATIVE && !livepatch_expected();
+	self->mainline_rules = self->path == PATH_NATIVE && !livepatch_expected() &&
+			       !builtin_expected();
+	self->dev = -1;
+	if (builtin_expected()) {
+		if (self->path != PATH_NATIVE)
+			SKIP(return, "the built-in vfs_dedupe_file_range() has no /dev/fidedupe");
+		return;
+	}
 	self->dev = open("/dev/fidedupe", O_RDWR | O_CLOEXEC);
 	ASSERT_LE(0, self->dev) TH_LOG("open /dev/fidedupe: %m");
 }
@@ -67,7 +75,8 @@ FIXTURE_TEARDOWN(dedupe)
 {
 	char cmd[PATH_MAX + 16];
 
-	close(self->dev);
+	if (self->dev >= 0)
+		close(self->dev);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", self->dir);
 	if (system(cmd))
 		TH_LOG("could not remove %s", self->dir);
