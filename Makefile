@@ -156,6 +156,13 @@ endif
 
 check-full: lint docs module selftests tools fuzzer torture-bins
 	@scripts/check.sh $(KBUILD) $(O) full
+	@$(MAKE) -s check-intree
+
+# make check-intree: the kernel series of make patches, built at every
+# patch, booted with the Rust and with the C vfs_dedupe_file_range()
+# (scripts/check-intree.sh).
+check-intree: patches selftests
+	@scripts/check-intree.sh $(O) $(KBUILD)
 
 shell: module selftests tools
 	@VM_SHELL=1 qemu/vm.sh $(KBUILD) $(O)/vm-shell $(CURDIR)/qemu/guest-shell.sh
@@ -314,7 +321,10 @@ help:
 	@echo '                 and a short fault sweep: the gate, 30 minutes at most'
 	@echo '  make check T=fidedupe_test:reserved_fields V=btrfs_module   one case'
 	@echo '  make check STAGES=kselftest,torture   only those stages (qemu/guest-check.sh)'
-	@echo '  make check-full make check with the long cases and the short torture'
+	@echo '  make check-full make check with the long cases and the short torture,'
+	@echo '                  then make check-intree'
+	@echo '  make check-intree the kernel series built at each patch, booted with'
+	@echo '                  the Rust and the C vfs_dedupe_file_range()'
 	@echo '  make shell      the test kernel, fidedupe loaded, filesystems mounted'
 	@echo
 	@echo '  make module     fidedupe.ko and fidedupe_livepatch.ko (KDIR=... for another kernel)'

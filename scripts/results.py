@@ -9,7 +9,8 @@
 - KUnit: the kernel's parser (kunit.py parse) reads each run of
   fidedupe's suites from the guest's whole kernel log (OUTDIR/kmsg.txt);
   there must be one run per load of fidedupe.ko the guest noted
-  (OUTDIR/fidedupe-loads), and at least one.
+  (OUTDIR/fidedupe-loads), and at least one; with --kunit-builtin
+  PREFIX, one run at boot of the suites built into the kernel.
 - Skips: each must match a line of the expected-skips file (--skips) for
   the run's tier (--tier), and in a whole run (--whole) each such line
   must have matched a skip.
@@ -21,7 +22,7 @@ The last line is "N passed, N failed, N skipped"; the exit status is 1
 if anything failed.
 
 usage: results.py OUTDIR --linux-tree DIR [--skips FILE --tier T [--whole]]
-                  [--review RST] [--vm-status N]
+                  [--review RST] [--vm-status N] [--kunit-builtin PREFIX]
 """
 import argparse
 import fnmatch
@@ -62,21 +63,27 @@ def kunit_documents(lines):
         yield doc
 
 
-def count_kunit(count, out, tree):
+def count_kunit(count, out, tree, builtin=None):
+    """fidedupe.ko's suites, once per load; or, with `builtin`, the
+    suites named so, built into the kernel, once at boot."""
     kmsg = os.path.join(out, 'kmsg.txt')
     loads_file = os.path.join(out, 'fidedupe-loads')
-    if not os.path.exists(loads_file):
+    if builtin:
+        prefix, loads, what = builtin, 1, 'at boot'
+    elif not os.path.exists(loads_file):
         return
-    with open(loads_file) as f:
-        loads = sum(1 for line in f if line.strip())
+    else:
+        with open(loads_file) as f:
+            loads = sum(1 for line in f if line.strip())
+        prefix, what = 'fidedupe_', 'for %d loads of fidedupe.ko' % loads
     try:
         with open(kmsg, errors='backslashreplace') as f:
             docs = [d for d in kunit_documents(f)
-                    if any('# Subtest: fidedupe_' in line for line in d)]
+                    if any('# Subtest: ' + prefix in line for line in d)]
     except OSError:
         docs = []
     if loads == 0 or len(docs) != loads:
-        count.fail(f'KUnit ran {len(docs)} times for {loads} loads of fidedupe.ko')
+        count.fail(f'KUnit ran {len(docs)} times {what}')
     kunit = os.path.join(tree, 'tools/testing/kunit/kunit.py')
     with tempfile.TemporaryDirectory() as tmp:
         for i, doc in enumerate(docs):
@@ -184,11 +191,13 @@ def main():
     ap.add_argument('--whole', action='store_true')
     ap.add_argument('--review')
     ap.add_argument('--vm-status', type=int, default=0)
+    ap.add_argument('--kunit-builtin', metavar='PREFIX',
+                    help='suites named PREFIX* built in, run once at boot')
     args = ap.parse_args()
 
     count = Count()
     skips = read_skips(args.skips, args.tier) if args.skips else []
-    count_kunit(count, args.out, args.linux_tree)
+    count_kunit(count, args.out, args.linux_tree, args.kunit_builtin)
     passes = count_taps(count, args.out, skips)
     if args.whole:
         for s in skips:

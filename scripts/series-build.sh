@@ -9,10 +9,11 @@
 # the Rust one.  Prints a line per build; fails at the first that fails
 # (its log's tail on stderr).  Leaves the tree at the series' head and
 # the build folder with the Rust implementation built, for
-# make check-intree.
-# usage: series-build.sh TREE KBUILD
+# make check-intree.  With c or rust, only the series' head, with that
+# implementation.
+# usage: series-build.sh TREE KBUILD [c|rust]
 set -euo pipefail
-tree=$1 kbuild=$2
+tree=$1 kbuild=$2 only=${3:-}
 CACHE=${FIDEDUPE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/fidedupe}
 eval "$(sed -n 's/^\([A-Z_]*\) := \(.*\)$/\1="\2"/p' "$CACHE/env.mk")"
 export RUST_LIB_SRC PATH="$HOME/.cargo/bin:$PATH"
@@ -52,6 +53,11 @@ build() {
 head=$(git -C "$tree" rev-parse HEAD)
 mkdir -p "$out"
 [ -e "$out/.config" ] || cp "$kbuild/.config" "$out/.config"
+if [ -n "$only" ]; then
+	choose "$only"
+	build "the $only implementation"
+	exit 0
+fi
 for commit in $(git -C "$tree" rev-list --reverse base.."$head"); do
 	git -C "$tree" checkout -q --detach "$commit"
 	choose rust
