@@ -61,6 +61,10 @@ SERIES = [
         ('builtin', 'rust/rules.rs rust/engine.rs rust/file.rs rust/records.rs', 'fs/dedupe',
          ENTRY),
     ]),
+    ('09-docs-dedupe', [
+        ('documentation', 'series/Documentation/filesystems/dedupe.rst',
+         'Documentation/filesystems/dedupe.rst', ENTRY),
+    ]),
 ]
 
 HELPERS_C = 'rust/abstractions/helpers.c'
@@ -373,11 +377,46 @@ def builtin(tree, srcs, dst, entry):
     add_to_maintainers(tree, entry, dst + '/')
 
 
+def review_table(path):
+    """Documentation/review.rst's table, without its tests column and
+    the rows on the module's livepatch: the question, the C
+    implementation's answer, the Rust one's."""
+    text = read(path)
+    table = text[text.index('.. list-table::'):]
+    rows = []
+    for row in re.split(r'^   \* - ', table, flags=re.M)[1:]:
+        cells = re.split(r'^     - ', row, flags=re.M)
+        # The module's own entry points are not the tree's.
+        if 'livepatch' not in cells[0]:
+            rows.append([c.rstrip() for c in cells[:3]])
+    rows[0] = ['Question', 'C (``CONFIG_VFS_DEDUPE_C``)', 'Rust (``CONFIG_VFS_DEDUPE_RUST``)']
+    out = ['.. list-table::', '   :header-rows: 1', '   :widths: 30 35 35', '']
+    for row in rows:
+        out.append('   * - ' + row[0])
+        out += ['     - ' + c for c in row[1:]]
+    return '\n'.join(out) + '\n'
+
+
+def documentation(tree, src, dst, entry):
+    """The page `src` of series/, its table filled from review.rst, in the
+    index beside it and in MAINTAINERS."""
+    text = read(src).replace('@review-table@\n', review_table('Documentation/review.rst'))
+    write('%s/%s' % (tree, dst), text)
+    index = '%s/%s/index.rst' % (tree, dst.rsplit('/', 1)[0])
+    itext = read(index)
+    name = dst.rsplit('/', 1)[1][:-4]
+    at = itext.index('   dnotify\n') + len('   dnotify\n')
+    write(index, itext[:at] + '   %s\n' % name + itext[at:])
+    add_to_maintainers(tree, entry, dst)
+
+
 def main():
     if sys.argv[1:] == ['--list']:
         for name, changes in SERIES:
             print(name, ' '.join(src for _, src, _, _ in changes),
-                  ' '.join('series/' + dst for action, _, dst, _ in changes if action == 'builtin'))
+                  ' '.join('series/' + dst for action, _, dst, _ in changes if action == 'builtin'),
+                  ' '.join('Documentation/review.rst' for action, _, _, _ in changes
+                           if action == 'documentation'))
         return
     tree, repo, name = sys.argv[1:]
     os.chdir(repo)
@@ -385,7 +424,8 @@ def main():
     if changes is None:
         sys.exit('kernel-series: no patch %s' % name)
     for action, src, dst, extra in changes:
-        {'new': new_file, 'inherent': inherent, 'builtin': builtin}[action](tree, src, dst, extra)
+        {'new': new_file, 'inherent': inherent, 'builtin': builtin,
+         'documentation': documentation}[action](tree, src, dst, extra)
 
 
 if __name__ == '__main__':

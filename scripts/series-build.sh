@@ -3,11 +3,13 @@
 #
 # Builds the kernel at every patch of the kernel series make patches
 # wrote (build/patches/kernel.tree, base..HEAD), incrementally, in one
-# build folder kept in the cache: with the test kernel's configuration
+# build folder kept in the cache, from a worktree of its own there
+# (kbuild-series-src: make patches makes its tree afresh, and every file's
+# new time would make each build a whole one): with the test kernel's configuration
 # and the Rust implementation chosen once the series offers it; then the
 # last patch again with the C default, and rustfmtcheck and CLIPPY=1 on
 # the Rust one.  Prints a line per build; fails at the first that fails
-# (its log's tail on stderr).  Leaves the tree at the series' head and
+# (its log's tail on stderr).  Leaves its worktree at the series' head and
 # the build folder with the Rust implementation built, for
 # make check-intree.  With c or rust, only the series' head, with that
 # implementation.
@@ -18,16 +20,17 @@ CACHE=${FIDEDUPE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/fidedupe}
 eval "$(sed -n 's/^\([A-Z_]*\) := \(.*\)$/\1="\2"/p' "$CACHE/env.mk")"
 export RUST_LIB_SRC PATH="$HOME/.cargo/bin:$PATH"
 out=$CACHE/kbuild-series
-MK=(make -s -C "$tree" O="$out" LLVM=-19 -j"$(nproc)")
+src=$CACHE/kbuild-series-src
+MK=(make -s -C "$src" O="$out" LLVM=-19 -j"$(nproc)")
 
 # choose c|rust: the implementation, where the tree offers the choice.
 choose() {
 	local config=$out/.config
 	if [ "$1" = rust ]; then
-		"$tree/scripts/config" --file "$config" --disable VFS_DEDUPE_C \
+		"$src/scripts/config" --file "$config" --disable VFS_DEDUPE_C \
 			--enable VFS_DEDUPE_RUST --enable VFS_DEDUPE_RUST_KUNIT_TEST
 	else
-		"$tree/scripts/config" --file "$config" --enable VFS_DEDUPE_C \
+		"$src/scripts/config" --file "$config" --enable VFS_DEDUPE_C \
 			--disable VFS_DEDUPE_RUST --disable VFS_DEDUPE_RUST_KUNIT_TEST
 	fi
 	"${MK[@]}" olddefconfig >/dev/null
@@ -53,13 +56,16 @@ build() {
 head=$(git -C "$tree" rev-parse HEAD)
 mkdir -p "$out"
 [ -e "$out/.config" ] || cp "$kbuild/.config" "$out/.config"
+# The tree's commits are in the repository both worktrees share.
+[ -e "$src/.git" ] || git -C "$tree" worktree add -q --detach "$src" base
 if [ -n "$only" ]; then
+	git -C "$src" checkout -q --detach "$head"
 	choose "$only"
 	build "the $only implementation"
 	exit 0
 fi
 for commit in $(git -C "$tree" rev-list --reverse base.."$head"); do
-	git -C "$tree" checkout -q --detach "$commit"
+	git -C "$src" checkout -q --detach "$commit"
 	choose rust
 	build "$(git -C "$tree" log -1 --format=%s "$commit")"
 done
