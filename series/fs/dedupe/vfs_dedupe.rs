@@ -60,8 +60,7 @@ pub unsafe extern "C" fn vfs_dedupe_file_range(
     // SAFETY: `same` is a private buffer of the records it announces (the
     // function's contract); the `uapi` crate's `struct file_dedupe_range`
     // is the same C type.
-    let result = unsafe {
-        records::dedupe_kernel_range(file, same.cast(), LIMITS, &CallingTask, |_| {})
-    };
+    let result =
+        unsafe { records::dedupe_kernel_range(file, same.cast(), LIMITS, &CallingTask, |_| {}) };
     from_result(|| result.map(|()| 0))
 }
