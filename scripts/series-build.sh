@@ -64,6 +64,15 @@ if [ -n "$only" ]; then
 	build "the $only implementation"
 	exit 0
 fi
+# A series already built whole is not built again.
+if [ "$(cat "$out/series.built" 2>/dev/null)" = "$head" ]; then
+	echo "series-build: $(git -C "$tree" rev-list --count base.."$head") patches built at $head already"
+	git -C "$src" checkout -q --detach "$head"
+	choose rust
+	build "the Rust implementation, for the VM"
+	exit 0
+fi
+rm -f "$out/series.built"
 for commit in $(git -C "$tree" rev-list --reverse base.."$head"); do
 	git -C "$src" checkout -q --detach "$commit"
 	choose rust
@@ -77,3 +86,4 @@ choose c
 build "the C default"
 choose rust
 build "the Rust implementation, for the VM"
+echo "$head" >"$out/series.built"
