@@ -160,6 +160,9 @@ kernel_series() {
 	git -C "$tree" am -q $(ls "$series"/0*.patch | grep -v /0000-cover-letter.patch) ||
 		fail "kernel: git am failed"
 	git -C "$tree" diff --quiet HEAD "$head" || fail "kernel: git am gave another tree"
+	# The series' own commits, the same for the same sources (git am's
+	# have today's date), for scripts/series-build.sh.
+	git -C "$tree" checkout -q --detach "$head"
 	echo "patches: $(($(ls "$series" | wc -l) - 1)) patches and a cover letter in ${series#"$here"/}, on Linux 7.3.4"
 }
 
