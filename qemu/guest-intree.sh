@@ -5,8 +5,7 @@
 # (scripts/check-intree.sh boots it): the kselftests' native-path cases,
 # through FIDEDUPERANGE alone, on btrfs and xfs, expecting fidedupe's
 # rules where the kernel has the built-in Rust vfs_dedupe_file_range()
-# (IMPL rust: FIDEDUPE_BUILTIN=1) and mainline's where it has the C one
-# (IMPL c).  No module is loaded; the clients and the 1 GiB case stay
+# and mainline's where it has the C one (FIDEDUPE_BUILTIN=IMPL).  No module is loaded; the clients and the 1 GiB case stay
 # out.  Writes OUTDIR/IMPL-kselftest.tap and each program's TAP beside it.
 # usage: guest-intree.sh OUTDIR BUILDDIR rust|c
 set -u
@@ -20,7 +19,7 @@ make_all_fs || exit 90
 echo "$impl" >"$out/stage"
 programs=$(cd "$tests" && echo *_test)
 programs=${programs/fidedupe_clients_test/}
-[ "$impl" = rust ] && export FIDEDUPE_BUILTIN=1
+export FIDEDUPE_BUILTIN=$impl
 scratch=$(mktemp -d /tmp/fidedupe-intree.XXXXXX)
 status=0
 FIDEDUPE_TAP_DIR=$out FIDEDUPE_TAP_PREFIX=$impl- FIDEDUPE_JOBS=2 \

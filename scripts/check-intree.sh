@@ -6,7 +6,8 @@
 # (qemu/guest-intree.sh): with the built-in Rust vfs_dedupe_file_range()
 # the kselftests' native-path cases must show fidedupe's rules through
 # plain FIDEDUPERANGE, and its KUnit suites (vfs_dedupe_*) must pass at
-# boot; with the C default they must show mainline's.  Prints one line
+# boot; with the C default they must show mainline's.  Each boot's skips
+# are those selftests/expected-skips.txt lists for the tier intree.  Prints one line
 # per boot and, last, "N passed, N failed, N skipped"; fails on any
 # failure.  The build folder is left with the Rust implementation.
 # usage: check-intree.sh BUILDDIR KBUILD
@@ -29,6 +30,7 @@ for impl in rust c; do
 		"$here/qemu/guest-intree.sh" "$out" "$build" "$impl"
 	vm_status=$?
 	counter=("$here/scripts/results.py" "$out" --linux-tree "$LINUX_TREE"
+		 --skips "$here/selftests/expected-skips.txt" --tier intree --whole
 		 --vm-status "$vm_status")
 	[ "$impl" = c ] || counter+=(--kunit-builtin vfs_dedupe_)
 	summary=$("${counter[@]}") || status=1

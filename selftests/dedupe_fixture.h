@@ -4,7 +4,7 @@
  * xfs, /dev/fidedupe open, the path (native or module) under test, and
  * whether the native path runs mainline's rules or fidedupe's: with
  * fidedupe_livepatch loaded (FIDEDUPE_LIVEPATCH=1), or in a kernel with
- * the built-in Rust implementation (FIDEDUPE_BUILTIN=1).
+ * the built-in Rust implementation (FIDEDUPE_BUILTIN=rust).
  * Include once per test program, after nothing else.
  */
 #ifndef FIDEDUPE_DEDUPE_FIXTURE_H
@@ -60,7 +60,7 @@ FIXTURE_SETUP(dedupe)
 		ASSERT_NE(1, livepatch_attr("enabled"))
 			TH_LOG("fidedupe_livepatch is enabled; set FIDEDUPE_LIVEPATCH=1");
 	self->mainline_rules = self->path == PATH_NATIVE && !livepatch_expected() &&
-			       !builtin_expected();
+			       !builtin_rust();
 	self->dev = -1;
 	if (builtin_expected()) {
 		if (self->path != PATH_NATIVE)

@@ -96,17 +96,24 @@ static inline bool livepatch_expected(void)
 }
 
 /*
- * Whether the test run expects FIDEDUPERANGE to run the kernel's built-in
- * Rust vfs_dedupe_file_range() (FIDEDUPE_BUILTIN=1, set by make
- * check-intree for a kernel of the series make patches writes): the
- * native path then runs fidedupe's rules, and there is no /dev/fidedupe
- * and no counters.
+ * Whether the test run is in a kernel of the series make patches writes,
+ * without fidedupe.ko (FIDEDUPE_BUILTIN=rust or c, set by make
+ * check-intree): no /dev/fidedupe and no counters, and FIDEDUPERANGE runs
+ * the built-in vfs_dedupe_file_range() the kernel was configured with.
  */
 static inline bool builtin_expected(void)
 {
 	const char *v = getenv("FIDEDUPE_BUILTIN");
 
-	return v && !strcmp(v, "1");
+	return v && (!strcmp(v, "rust") || !strcmp(v, "c"));
+}
+
+/* The built-in one is the Rust implementation, with fidedupe's rules. */
+static inline bool builtin_rust(void)
+{
+	const char *v = getenv("FIDEDUPE_BUILTIN");
+
+	return v && !strcmp(v, "rust");
 }
 
 /* The livepatch is enabled and every task runs the patched function. */
@@ -119,7 +126,8 @@ static inline bool livepatch_complete(void)
  * What a test on @fs needs and a test system may lack, said in @why for
  * the harness's SKIP: root, the filesystem mounted at FIDEDUPE_MNT/@fs
  * (run_fidedupe_tests.sh makes it), fidedupe loaded (unless
- * FIDEDUPE_BUILTIN=1), and the livepatch if FIDEDUPE_LIVEPATCH=1.
+ * FIDEDUPE_BUILTIN says it is not), and the livepatch if
+ * FIDEDUPE_LIVEPATCH=1.
  * Whether all are there.
  */
 static inline bool have_prerequisites(const char *fs, char *why, size_t size)
