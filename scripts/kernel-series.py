@@ -125,15 +125,13 @@ def ensure_import(text, name):
     if not m or re.search(r'^\s+%s,' % name, m.group(1), flags=re.M):
         return text
     items = m.group(1).rstrip('\n').split('\n')
-    first = items[0]
     items.insert(0, '    %s,' % name)
-    del first
     return text[:m.start(1)] + '\n'.join(items) + '\n' + text[m.end(1):]
 
 
 def helpers_for(names):
-    """The C helpers `names`, from helpers.c, as rust/helpers/ defines
-    them, each with the comment before it; and the files they go to."""
+    """The C helpers `names`, from helpers.c, each with the comment
+    before it, as rust/helpers/ defines them, by the file they go to."""
     text = read(HELPERS_C)
     out = {}
     for name in names:
@@ -143,12 +141,10 @@ def helpers_for(names):
             sys.exit('kernel-series: no helper fidedupe_%s in %s' % (name, HELPERS_C))
         end = block_end(text, m.start(1))
         body = text[m.start():end]
-        target = re.search(r'^/\* rust/helpers/(\S+) \*/$', text[:m.start()], flags=re.M)
+        # The file it goes to: the last /* rust/helpers/FILE */ above it.
         where = re.findall(r'^/\* (rust/helpers/\S+) \*/$', text[:m.start()], flags=re.M)
-        if not target:
+        if not where:
             sys.exit('kernel-series: fidedupe_%s: no /* rust/helpers/FILE */ above it' % name)
-        body = re.sub(r'^/\*(?:(?!\*/).)*\*/\n', '', body, count=1, flags=re.S) \
-            if body.startswith('/*') and 'rust/helpers/' in body.split('*/')[0] else body
         body = re.sub(r'^([a-z][^\n(]*?)\bfidedupe_%s\(' % name,
                       r'__rust_helper \1rust_helper_%s(' % name, body, flags=re.M)
         out.setdefault(where[-1], []).append(body)
