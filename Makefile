@@ -296,7 +296,8 @@ PROOF_SECONDS ?= 300
 fuzz-proof: module fuzzer
 	@scripts/fuzz-proof.sh $(KBUILD) $(O) $(PROOF_SECONDS) $(FUZZ_SEED) $(PROOF_COMMIT)
 
-# fstests (scripts/fstests.sh) with mainline's and fidedupe's rules.  Under
+# fstests (scripts/fstests.sh) with mainline's and fidedupe's rules
+# (FSTESTS_PASSES=builtin: the series' kernel, after make check-intree).  Under
 # TCG btrfs/187 (80000 files, a process each) and the stress group take
 # hours: FSTESTS_TESTS="-g dedupe" runs them too.
 FSTESTS_TESTS ?= -g dedupe -x stress -e btrfs/187

@@ -4,8 +4,8 @@
 # In the test VM (qemu/vm.sh): fstests, the filesystem community's
 # regression suite, on each filesystem named, with FIDEDUPERANGE running
 # mainline's vfs_dedupe_file_range() (PASS=mainline) or fidedupe's, through
-# fidedupe_livepatch (PASS=livepatch): the rules the Rust implementation
-# built into the kernel has.  Each filesystem gets a TEST_DEV and a
+# fidedupe_livepatch (PASS=livepatch), or in the kernel of the series make
+# patches writes, with the Rust implementation built in (PASS=builtin).  Each filesystem gets a TEST_DEV and a
 # SCRATCH_DEV on loop devices over sparse files in the guest's /tmp.
 #
 # OUTDIR/<fs>/ gets fstests' results (check.log, each failed test's
@@ -49,6 +49,11 @@ for prog in btrfs mkfs.btrfs; do
 done
 export PATH=$shim:$PATH
 
+# The builtin pass's kernel must have the Rust crate vfs_dedupe in it.
+if [ "$pass" = builtin ] && ! grep -q '10vfs_dedupe' /proc/kallsyms; then
+	echo "builtin: this kernel has no Rust vfs_dedupe_file_range()" >&2
+	exit 97
+fi
 if [ "$pass" = livepatch ]; then
 	load_module "$build/module/fidedupe.ko" || exit 91
 	load_livepatch "$build/module/fidedupe_livepatch.ko" || exit 92

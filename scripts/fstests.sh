@@ -4,19 +4,23 @@
 # make fstests: fstests, the filesystem community's regression suite, in
 # the test VM (qemu/guest-fstests.sh), on btrfs and xfs, once with
 # mainline's vfs_dedupe_file_range() and once with fidedupe's through the
-# livepatch.
+# livepatch; PASS=builtin boots instead the kernel of the series make
+# patches writes, with the Rust vfs_dedupe_file_range() built in (as make
+# check-intree leaves it in the cache's kbuild-series) and no module.
 #
 # fstests is not packaged: its source comes from FSTESTS_TARBALL (default:
 # the snapshot in the shared folder beside the checkout) or, without one,
 # from a build already in the cache or else FSTESTS_GIT, and is built once
 # into the cache with the packages its README lists (installed here if
-# missing).  Each pass's results go to BUILDDIR/fstests/<pass>/<fs>/, and
+# missing).  Each filesystem of each pass gets its own VM (and its own
+# VM_TIMEOUT), whose results go to BUILDDIR/fstests/<pass>/<fs>/, and
 # the summary lines of fstests (Ran, Not run, Failures) are printed per
 # pass and filesystem, with the calls fidedupe served in the livepatch
 # pass.
 #
 # usage: fstests.sh KBUILD BUILDDIR "TESTS" PASSES FS...
-#   TESTS: check's arguments ("-g dedupe"); PASSES: "mainline livepatch".
+#   TESTS: check's arguments ("-g dedupe"); PASSES: "mainline livepatch"
+#   or "builtin".
 set -euo pipefail
 kbuild=$1 build=$2 tests=$3 passes=$4
 shift 4
@@ -69,14 +73,23 @@ fi
 
 status=0
 for pass in $passes; do
-	out=$build/fstests/$pass
-	rm -rf "$out"
-	mkdir -p "$out"
-	VM_MEMORY=${VM_MEMORY:-8G} VM_TIMEOUT=${VM_TIMEOUT:-14400} \
-		"$here/qemu/vm.sh" "$kbuild" "$out" \
-		"$here/qemu/guest-fstests.sh" "$out" "$build" "$src" "$pass" "${tests// /,}" "$@" ||
-		status=1
+	kernel=$kbuild
+	if [ "$pass" = builtin ]; then
+		kernel=$CACHE/kbuild-series
+		grep -qx 'CONFIG_VFS_DEDUPE_RUST=y' "$kernel/.config" 2>/dev/null || {
+			log "builtin: no kernel with the Rust implementation in $kernel" \
+			    "(make check-intree builds it)"
+			exit 1
+		}
+	fi
 	for fs in "$@"; do
+		out=$build/fstests/$pass/$fs
+		rm -rf "$out"
+		mkdir -p "$out"
+		VM_MEMORY=${VM_MEMORY:-8G} VM_TIMEOUT=${VM_TIMEOUT:-14400} \
+			"$here/qemu/vm.sh" "$kernel" "$out" \
+			"$here/qemu/guest-fstests.sh" "$out" "$build" "$src" "$pass" \
+			"${tests// /,}" "$fs" || status=1
 		sed -n 's/^\(Ran\|Not run\|Failures\|Passed all\|Failed\)/'"$pass $fs"': \1/p' \
 			"$out/$fs.log" 2>/dev/null || echo "$pass $fs: no log"
 		[ ! -e "$out/$fs.stats" ] || awk -v p="$pass $fs" '$2 == "calls_fideduperange" \
