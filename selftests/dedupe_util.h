@@ -1,8 +1,16 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Helpers shared by the fidedupe selftests: calling dedupe through either
- * path, making files of known content, checksums and FIEMAP sharing.
+ * Helpers shared by the dedupe selftests: the filesystems under test,
+ * which implementation of vfs_dedupe_file_range() the kernel runs, files
+ * of known content, checksums and FIEMAP sharing.
  */
+#ifdef FIDEDUPE_OUT_OF_TREE
+/*
+ * The parts under FIDEDUPE_OUT_OF_TREE belong to the module's suite only
+ * (/dev/fidedupe, the livepatch, the module's counters): the kernel
+ * series' selftests are these files without them (scripts/kernel-series.py).
+ */
+#endif
 #ifndef FIDEDUPE_DEDUPE_UTIL_H
 #define FIDEDUPE_DEDUPE_UTIL_H
 
@@ -20,16 +28,20 @@
 #include <linux/fiemap.h>
 #include <linux/fs.h>
 
+#ifdef FIDEDUPE_OUT_OF_TREE
 #include "../include/uapi/fidedupe.h"
+#endif
 
 #define KiB 1024ULL
 #define MiB (1024ULL * KiB)
 
+#ifdef FIDEDUPE_OUT_OF_TREE
 /* Which implementation a test case calls. */
 enum dedupe_path {
 	PATH_NATIVE,	/* FIDEDUPERANGE on the source fd: mainline's C */
 	PATH_MODULE,	/* FIDEDUPE_IOC_DEDUPE_RANGE on /dev/fidedupe */
 };
+#endif
 
 static inline const char *fidedupe_mnt_root(void)
 {
@@ -48,6 +60,7 @@ static inline bool is_mount_point(const char *path)
 	return !stat(path, &here) && !stat(parent, &up) && here.st_dev != up.st_dev;
 }
 
+#ifdef FIDEDUPE_OUT_OF_TREE
 /* Reads one counter of /sys/kernel/debug/fidedupe/stats, or -1. */
 static inline long long stat_counter(const char *name)
 {
@@ -95,41 +108,41 @@ static inline bool livepatch_expected(void)
 	return v && !strcmp(v, "1");
 }
 
-/*
- * Whether the test run is in a kernel of the series make patches writes,
- * without fidedupe.ko (FIDEDUPE_BUILTIN=rust or c, set by make
- * check-intree): no /dev/fidedupe and no counters, and FIDEDUPERANGE runs
- * the built-in vfs_dedupe_file_range() the kernel was configured with.
- */
-static inline bool builtin_expected(void)
-{
-	const char *v = getenv("FIDEDUPE_BUILTIN");
-
-	return v && (!strcmp(v, "rust") || !strcmp(v, "c"));
-}
-
-/* The built-in one is the Rust implementation, with fidedupe's rules. */
-static inline bool builtin_rust(void)
-{
-	const char *v = getenv("FIDEDUPE_BUILTIN");
-
-	return v && !strcmp(v, "rust");
-}
-
 /* The livepatch is enabled and every task runs the patched function. */
 static inline bool livepatch_complete(void)
 {
 	return livepatch_attr("enabled") == 1 && livepatch_attr("transition") == 0;
 }
+#else
+/*
+ * Whether FIDEDUPERANGE runs the Rust vfs_dedupe_file_range()
+ * (CONFIG_VFS_DEDUPE_RUST): its crate, vfs_dedupe, has symbols in
+ * /proc/kallsyms (their names are there for root whatever kptr_restrict
+ * says).  Read once, before the harness forks the cases.
+ */
+static bool rust_dedupe_built_in;
+
+static void __attribute__((constructor)) find_rust_dedupe(void)
+{
+	FILE *f = fopen("/proc/kallsyms", "r");
+	char line[512];
+
+	if (!f)
+		return;
+	while (!rust_dedupe_built_in && fgets(line, sizeof(line), f))
+		rust_dedupe_built_in = strstr(line, "10vfs_dedupe");
+	fclose(f);
+}
+#endif
 
 /*
  * What a test on @fs needs and a test system may lack, said in @why for
- * the harness's SKIP: root, the filesystem mounted at FIDEDUPE_MNT/@fs
- * (run_fidedupe_tests.sh makes it), fidedupe loaded (unless
- * FIDEDUPE_BUILTIN says it is not), and the livepatch if
- * FIDEDUPE_LIVEPATCH=1.
- * Whether all are there.
+ * the harness's SKIP: root and the filesystem mounted at FIDEDUPE_MNT/@fs
+ * (run_fidedupe_tests.sh makes it).  Whether all are there.
  */
+#ifdef FIDEDUPE_OUT_OF_TREE
+/* Out of tree, the module loaded, and the livepatch if FIDEDUPE_LIVEPATCH=1. */
+#endif
 static inline bool have_prerequisites(const char *fs, char *why, size_t size)
 {
 	char root[512];
@@ -140,15 +153,18 @@ static inline bool have_prerequisites(const char *fs, char *why, size_t size)
 	else if (!is_mount_point(root))
 		snprintf(why, size, "no %s mounted at %s (run_fidedupe_tests.sh makes it)",
 			 fs, root);
-	else if (!builtin_expected() && access("/dev/fidedupe", F_OK))
+#ifdef FIDEDUPE_OUT_OF_TREE
+	else if (access("/dev/fidedupe", F_OK))
 		snprintf(why, size, "no /dev/fidedupe: the fidedupe module is not loaded");
 	else if (livepatch_expected() && access(LIVEPATCH_SYSFS, F_OK))
 		snprintf(why, size, "FIDEDUPE_LIVEPATCH=1 but fidedupe_livepatch is not loaded");
+#endif
 	else
 		return true;
 	return false;
 }
 
+#ifdef FIDEDUPE_OUT_OF_TREE
 /*
  * fidedupe's parameters as the module was loaded with them: the run says
  * (FIDEDUPE_CHUNK_BYTES, FIDEDUPE_MAX_REQUEST_BYTES), else the defaults.
@@ -163,6 +179,11 @@ static inline uint64_t env_u64(const char *name, uint64_t def)
 
 #define CHUNK_BYTES env_u64("FIDEDUPE_CHUNK_BYTES", 16 * MiB)
 #define MAX_REQUEST_BYTES env_u64("FIDEDUPE_MAX_REQUEST_BYTES", 1024 * MiB)
+#else
+/* The Rust implementation's chunk and request limits. */
+#define CHUNK_BYTES (16 * MiB)
+#define MAX_REQUEST_BYTES (1024 * MiB)
+#endif
 
 /* A struct file_dedupe_range with room for @count destinations. */
 static inline struct file_dedupe_range *range_alloc(unsigned int count)
@@ -191,6 +212,7 @@ static inline void range_dest(struct file_dedupe_range *r, unsigned int i,
 	r->info[i].status = 0x5a5a5a5a;
 }
 
+#ifdef FIDEDUPE_OUT_OF_TREE
 /*
  * Calls dedupe through @path; returns 0 or -errno of the call itself.
  * @dev is the open /dev/fidedupe (unused on the native path).
@@ -212,6 +234,7 @@ static inline int dedupe_via(enum dedupe_path path, int dev, int64_t src_fd,
 	}
 	return ret ? -errno : 0;
 }
+#endif
 
 /* Deterministic content: the same @seed gives the same bytes. */
 static inline void fill_pattern(char *buf, size_t len, uint64_t seed)

@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * fidedupe selftests: what a filesystem does once per ->remap_file_range()
- * call, and so, through fidedupe, once per chunk of chunk_bytes instead of
- * once per destination.  Each case shares a destination of several chunks
- * and counts the filesystem's work with a kprobe on the function that does
- * it, for this process only; mainline (the native path without the
- * livepatch) calls the filesystem once.
+ * dedupe selftests: what a filesystem does once per ->remap_file_range()
+ * call, and so, under the Rust implementation, once per chunk of
+ * chunk_bytes instead of once per destination.  Each case shares a
+ * destination of several chunks and counts the filesystem's work with a
+ * kprobe on the function that does it, for this process only; mainline's
+ * C calls the filesystem once.
  *
  * - O_SYNC: btrfs syncs the source and the destination (btrfs_sync_file()
  *   twice), xfs forces the log (xfs_log_force_inode()), per call.
@@ -272,8 +272,7 @@ TEST_F_TIMEOUT(dedupe, xfs_cowextsize_hint_copied_by_one_call, CASE_TIMEOUT)
 	EXPECT_EQ(COWEXTSIZE, hint_after_whole_file_dedupe(_metadata, self, "1", one_chunk));
 	/* In several chunks: no call covers the whole file. */
 	EXPECT_EQ(WANT(COWEXTSIZE, 0),
-		  hint_after_whole_file_dedupe(_metadata, self, "n",
-							 CHUNKS * CHUNK_BYTES));
+		  hint_after_whole_file_dedupe(_metadata, self, "n", CHUNKS * CHUNK_BYTES));
 }
 
 /*

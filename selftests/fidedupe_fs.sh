@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Sourced by run_fidedupe_tests.sh and by the test VM's scripts: the
-# filesystems the fidedupe selftests run on.  Each is a loop-mounted image
+# filesystems the dedupe selftests run on.  Each is a loop-mounted image
 # at $FIDEDUPE_MNT/<fs>, with a second (bind) mount of it at <fs>-bind and
 # a read-only bind mount at <fs>-ro.  The images live in FIDEDUPE_IMG_DIR.
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * fidedupe selftests: the hooks mainline calls around FIDEDUPERANGE, seen
- * from outside, on btrfs and xfs, through both paths.
+ * dedupe selftests: the hooks mainline calls around FIDEDUPERANGE, seen
+ * from outside, on btrfs and xfs.
  *
  * - security_file_ioctl() on the source, which fs/ioctl.c calls before
  *   any ioctl: with Smack, a caller that may only read the source's label
@@ -329,7 +329,7 @@ static int dedupe_three_at(dedupe_fixture *self, struct file_dedupe_range *r,
 	range_set(r, 0, LEN, 3);
 	for (i = 0; i < 3; i++)
 		range_dest(r, i, fd[i + 1], dest_offset[i]);
-	ret = dedupe_via(self->path, self->dev, fd[0], r);
+	ret = fixture_dedupe(self, fd[0], r);
 	for (i = 0; i < 4; i++)
 		close(fd[i]);
 	return ret;
@@ -555,12 +555,12 @@ static void files_released_once(struct __test_metadata *_metadata,
 	range_set(r, 0, 4096, 2);
 	range_dest(r, 0, dst, 0);
 	range_dest(r, 1, dst, 0);
-	ASSERT_EQ(0, dedupe_via(self->path, self->dev, src, r));
+	ASSERT_EQ(0, fixture_dedupe(self, src, r));
 	EXPECT_EQ(FILE_DEDUPE_RANGE_SAME, r->info[0].status);
 	EXPECT_EQ(FILE_DEDUPE_RANGE_SAME, r->info[1].status);
 	range_set(r, 0, 4096, 1);
 	range_dest(r, 0, src, 8192);
-	ASSERT_EQ(0, dedupe_via(self->path, self->dev, src, r));
+	ASSERT_EQ(0, fixture_dedupe(self, src, r));
 	EXPECT_EQ(FILE_DEDUPE_RANGE_DIFFERS, r->info[0].status);
 	EXPECT_EQ(0, close_events(group)) TH_LOG("a close event before close()");
 

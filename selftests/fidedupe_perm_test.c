@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * fidedupe selftests: who may dedupe into what.  Unprivileged callers
+ * dedupe selftests: who may dedupe into what.  Unprivileged callers
  * (owner or not, with or without write permission, with or without an fd
  * open for writing), read-only mounts, immutable files and swapfiles, on
- * btrfs and xfs, through both paths.
+ * btrfs and xfs.
  */
 #define _GNU_SOURCE
 #include <grp.h>
@@ -459,7 +459,7 @@ TEST_F(dedupe, unprivileged_append_only_dest)
 {
 	/*
 	 * nobody owns dst, which is append-only.  No byte is written, so
-	 * mainline dedupes it, and so does fidedupe; without ownership the
+	 * mainline dedupes it, and so does Rust; without ownership the
 	 * caller may not (EPERM), append-only or not.
 	 */
 	struct child_result res;

@@ -1,12 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * fidedupe selftests: range edges, overflow, short counts and the prefix
- * rule, on btrfs and xfs, through both paths.
+ * dedupe selftests: range edges, overflow, short counts and the prefix
+ * rule, on btrfs and xfs.
  *
- * The chunk and request limits the module was loaded with are passed in
- * FIDEDUPE_CHUNK_BYTES and FIDEDUPE_MAX_REQUEST_BYTES (defaults: the
- * module's defaults, 16 MiB and 1 GiB).
+ * The Rust implementation's chunk and request limits are 16 MiB and
+ * 1 GiB.
  */
+#ifdef FIDEDUPE_OUT_OF_TREE
+/*
+ * Out of tree, they are the module's parameters, which the run passes in
+ * FIDEDUPE_CHUNK_BYTES and FIDEDUPE_MAX_REQUEST_BYTES.
+ */
+#endif
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <time.h>
@@ -83,7 +88,7 @@ TEST_F(dedupe, block_minus_one)
 {
 	/*
 	 * Not at EOF, so the filesystem rounds 4095 down to 0 bytes.  mainline
-	 * reports SAME and the length asked for; fidedupe gives SAME with 0
+	 * reports SAME and the length asked for; Rust gives SAME with 0
 	 * bytes only to a request of 0 bytes, and this one EINVAL.
 	 */
 	TWO_FILES(1 * MiB);
@@ -168,12 +173,12 @@ TEST_F(dedupe, dest_range_past_eof)
 }
 
 /*
- * The two cases below fail on both paths, and on fidedupe's path the
- * module's checked arithmetic answers first; but every one of them would
+ * The two cases below fail under both implementations, and under the Rust
+ * one its checked arithmetic answers first; but every one of them would
  * also fail in remap_verify_area(), at the EOF check or in the filesystem,
  * so they cannot tell checked arithmetic from wrapping arithmetic.  The
- * KUnit case fidedupe_rules:range_rejects_overflow pins the arithmetic
- * itself (Documentation/review.rst).
+ * KUnit case range_rejects_overflow of the rules' suite pins the
+ * arithmetic itself.
  */
 TEST_F(dedupe, offsets_at_i64_max)
 {
@@ -235,7 +240,7 @@ TEST_F_TIMEOUT(dedupe, overlap_judged_on_the_whole_range, 300)
 
 	/* 64 MiB with the default chunk: the small-limits run does it. */
 	if (chunk > 1 * MiB)
-		SKIP(return, "needs the module loaded with a small chunk_bytes");
+		SKIP(return, "needs a chunk_bytes of 1 MiB at most");
 	fd = fixture_file(self, "one", 2 * len, 1);
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, copy_range_within(fd, 0, len, len));
@@ -277,7 +282,7 @@ TEST_F(dedupe, overlapping_ranges_in_one_file)
 TEST_F_TIMEOUT(dedupe, prefix_rule, 300)
 {
 	/*
-	 * The data differ in the second chunk: fidedupe keeps the first chunk
+	 * The data differ in the second chunk: Rust keeps the first chunk
 	 * shared and says so (DIFFERS, bytes_deduped = one chunk); mainline
 	 * compares the whole range first and shares nothing.
 	 */
@@ -311,9 +316,11 @@ TEST_F_TIMEOUT(dedupe, cap_before_destination_checks, 300)
 	int src, dst;
 
 	if (max > 64 * MiB)
-		SKIP(return, "needs the module loaded with a small max_request_bytes");
-	pair.src = src = fixture_file(self, "src", len, 1);
-	pair.dst = dst = fixture_file(self, "dst", len - max / 2, 1);
+		SKIP(return, "needs a max_request_bytes of 64 MiB at most");
+	src = fixture_file(self, "src", len, 1);
+	dst = fixture_file(self, "dst", len - max / 2, 1);
+	pair.src = src;
+	pair.dst = dst;
 	ASSERT_LE(0, src);
 	ASSERT_LE(0, dst);
 	pair.sum_src = file_checksum(src);
@@ -325,6 +332,8 @@ TEST_F_TIMEOUT(dedupe, cap_before_destination_checks, 300)
 	DATA_UNCHANGED();
 }
 
+#ifdef FIDEDUPE_OUT_OF_TREE
+/* 1 GiB: minutes under emulation, out of the in-tree selftests. */
 /*
  * The same at full size, where mainline's 1 GiB cap applies too: source
  * 1280 MiB, destination 1152 MiB, sparse but for their first MiB, request
@@ -350,10 +359,10 @@ TEST_F_TIMEOUT(dedupe, cap_before_destination_checks_full_size, 600)
 	 */
 	if (livepatch_expected())
 		SKIP(return, "through the livepatch at small limits only, for time");
-	if (builtin_expected())
-		SKIP(return, "1 GiB: not for the kernel series' run");
-	pair.src = src = fixture_file(self, "src", 1 * MiB, 1);
-	pair.dst = dst = fixture_file(self, "dst", 1 * MiB, 1);
+	src = fixture_file(self, "src", 1 * MiB, 1);
+	dst = fixture_file(self, "dst", 1 * MiB, 1);
+	pair.src = src;
+	pair.dst = dst;
 	ASSERT_LE(0, src);
 	ASSERT_LE(0, dst);
 	ASSERT_EQ(0, ftruncate(src, len));
@@ -366,9 +375,10 @@ TEST_F_TIMEOUT(dedupe, cap_before_destination_checks_full_size, 600)
 	EXPECT_EQ((int64_t)(1 * MiB), shared_bytes(dst, 0, 1 * MiB));
 	DATA_UNCHANGED();
 }
+#endif
 
 /*
- * A destination truncated while fidedupe dedupes it chunk by chunk: the
+ * A destination truncated while Rust dedupes it chunk by chunk: the
  * chunk after the truncate fails, the chunks before stay shared, and the
  * status is negative with bytes_deduped the shared prefix.  mainline
  * remaps the whole range under the inode lock, so the truncate comes
@@ -401,7 +411,7 @@ TEST_F_TIMEOUT(dedupe, error_after_shared_prefix, 600)
 		len = MAX_REQUEST_BYTES;
 	half = len / 2;
 	if (chunk > 1 * MiB || len < 8 * chunk)
-		SKIP(return, "needs the module loaded with a small chunk_bytes");
+		SKIP(return, "needs a chunk_bytes of 1 MiB at most");
 	for (tries = 0; tries < 12 && !mixed; tries++) {
 		struct file_pair pair = identical_files(self, len);
 		struct truncater t = { .fd = pair.dst, .to = half };
@@ -456,13 +466,13 @@ TEST_F_TIMEOUT(dedupe, max_request_shortens, 300)
 	/*
 	 * A request longer than max_request_bytes is shortened, and the short
 	 * count shows in bytes_deduped.  mainline's cap is a fixed 1 GiB, too
-	 * long to exercise here; the module is checked when loaded with a
-	 * small max_request_bytes.
+	 * long to exercise here; the Rust implementation's is checked where
+	 * it is small.
 	 */
 	uint64_t max = MAX_REQUEST_BYTES, len = 2 * max;
 
 	if (max > 64 * MiB)
-		SKIP(return, "needs the module loaded with a small max_request_bytes");
+		SKIP(return, "needs a max_request_bytes of 64 MiB at most");
 	TWO_FILES(len);
 	ASSERT_EQ(0, dedupe_one(self, src, 0, len, dst, 0, &status, &bytes));
 	EXPECT_EQ(FILE_DEDUPE_RANGE_SAME, status);

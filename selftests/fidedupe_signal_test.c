@@ -1,8 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * fidedupe selftests: interruption by fatal signals, non-fatal signals,
- * concurrent callers and writers, and the debugfs counters, on btrfs and
- * xfs, through both paths.
+ * dedupe selftests: interruption by fatal signals, non-fatal signals,
+ * concurrent callers and writers, on btrfs and xfs.
  */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -32,7 +31,7 @@ static pid_t start_call(dedupe_fixture *self, int src, int dst, size_t len,
 			range_dest(r, i, dst, 0);
 		if (ready >= 0 && write(ready, "", 1) != 1)
 			_exit(2);
-		_exit(dedupe_via(self->path, self->dev, src, r) ? 1 : 0);
+		_exit(fixture_dedupe(self, src, r) ? 1 : 0);
 	}
 	return pid;
 }
@@ -69,7 +68,7 @@ TEST_F_TIMEOUT(dedupe, sigkill_during_long_call, 600)
 	 * One destination of 96 MiB whose last byte differs: the whole range
 	 * is compared.  Its duration on the native path, T, is measured here
 	 * first.  The caller is killed at T/4 and must be reaped within T/2
-	 * on fidedupe's path, which checks for a fatal signal before every
+	 * by the Rust implementation, which checks for a fatal signal before every
 	 * chunk (16 MiB, T/6): a check between destinations alone would take
 	 * the rest of the destination, about 3T/4.  mainline compares the
 	 * destination to its end (its cache warm: no killable read either):
@@ -113,8 +112,8 @@ TEST_F_TIMEOUT(dedupe, sigkill_during_long_call, 600)
 	reaped = now_seconds();
 	ASSERT_TRUE(WIFSIGNALED(wstatus)) TH_LOG("the call finished before the kill");
 	EXPECT_EQ(SIGKILL, WTERMSIG(wstatus));
-	TH_LOG("%s: one destination takes %.3f s natively; killed %.3f s into the call, reaped %.3f s after SIGKILL",
-	       self->mainline_rules ? "mainline" : "fidedupe", t, killed - entered,
+	TH_LOG("%s: one destination %.3f s natively; killed %.3f s in, reaped %.3f s later",
+	       self->mainline_rules ? "mainline" : "rust", t, killed - entered,
 	       reaped - killed);
 	if (self->mainline_rules) {
 		/*
@@ -146,10 +145,14 @@ TEST_F_TIMEOUT(dedupe, sigkill_during_long_call, 600)
  * value).  mainline pre-fills every record with SAME and 0 bytes, stops
  * after the destination in progress, returns 0, and fs/ioctl.c copies the
  * array back: the destinations never attempted read as SAME with 0 bytes.
- * fidedupe returns EINTR: through /dev/fidedupe the records done so far
- * have been written and the rest are untouched; through FIDEDUPERANGE
- * with the livepatch, fs/ioctl.c copies nothing back.
+ * Rust returns EINTR, and fs/ioctl.c copies nothing back.
  */
+#ifdef FIDEDUPE_OUT_OF_TREE
+/*
+ * Through /dev/fidedupe the records done so far have been written and
+ * the rest are untouched.
+ */
+#endif
 TEST_F_TIMEOUT(dedupe, sigkill_leaves_records, 600)
 {
 	const size_t len = 24 * MiB;
@@ -203,20 +206,22 @@ TEST_F_TIMEOUT(dedupe, sigkill_leaves_records, 600)
 		if (info->status == FILE_DEDUPE_RANGE_SAME && info->bytes_deduped == len) {
 			EXPECT_EQ(i, done) TH_LOG("record %u done after one that was not", i);
 			done++;
-		} else if (info->status == FILE_DEDUPE_RANGE_SAME && info->bytes_deduped == 0)
+		} else if (info->status == FILE_DEDUPE_RANGE_SAME && info->bytes_deduped == 0) {
 			prefilled++;
-		else if (info->status == 0x5a5a5a5a &&
-			 info->bytes_deduped == 0xdeadbeefdeadbeefULL)
+		} else if (info->status == 0x5a5a5a5a &&
+			   info->bytes_deduped == 0xdeadbeefdeadbeefULL) {
 			untouched++;
-		/*
-		 * The destination in progress, when the filesystem's own
-		 * killable wait (reading an uncached page) saw the signal.
-		 */
-		else if (info->status == -EINTR && i == done)
+		} else if (info->status == -EINTR && i == done) {
+			/*
+			 * The destination in progress, when the filesystem's
+			 * own killable wait (reading an uncached page) saw the
+			 * signal.
+			 */
 			interrupted++;
-		else
+		} else {
 			TH_LOG("record %u: status %d, %llu bytes", i, info->status,
 			       (unsigned long long)info->bytes_deduped);
+		}
 	}
 	TH_LOG("%u records done, %u interrupted, %u prefilled, %u untouched",
 	       done, interrupted, prefilled, untouched);
@@ -224,11 +229,13 @@ TEST_F_TIMEOUT(dedupe, sigkill_leaves_records, 600)
 	if (self->mainline_rules) {
 		EXPECT_EQ(0, untouched);
 		EXPECT_LT(0, prefilled);
-	} else if (self->path == PATH_NATIVE) {
-		EXPECT_EQ(count, untouched);
-	} else {
+#ifdef FIDEDUPE_OUT_OF_TREE
+	} else if (self->path == PATH_MODULE) {
 		EXPECT_EQ(0, prefilled);
 		EXPECT_LT(0, untouched);
+#endif
+	} else {
+		EXPECT_EQ(count, untouched);
 	}
 	munmap(r, size);
 }
@@ -271,7 +278,7 @@ static int fragmented_copy(dedupe_fixture *self, const char *name, int from, siz
  * whole comparison takes; its record is in shared memory, read once the
  * caller is gone, and compared with the extents FIEMAP reports shared.
  *
- * fidedupe writes the destination in progress back as the filesystem's
+ * Rust writes the destination in progress back as the filesystem's
  * own killable wait would end it: -EINTR, with the bytes the filesystem
  * reported shared before the signal.  The chunk in progress may be
  * shared in part or whole without being counted (btrfs_clone() and xfs's
@@ -280,12 +287,12 @@ static int fragmented_copy(dedupe_fixture *self, const char *name, int from, siz
  * to one chunk more.  Through FIDEDUPERANGE, mainline stops after the
  * destination in progress, returns 0 and fs/ioctl.c copies the record
  * back, with -EINTR and 0 bytes however much was shared (or SAME and the
- * length if the filesystem finished first); with the livepatch, fidedupe
- * returns EINTR and fs/ioctl.c copies nothing back.
+ * length if the filesystem finished first); Rust returns EINTR and
+ * fs/ioctl.c copies nothing back.
  *
  * Who sees the signal first depends on the filesystem.  btrfs checks
  * between extent items, and a source written in one piece is one extent
- * per chunk, so fidedupe's check before the next chunk sees it.  xfs
+ * per chunk, so Rust's check before the next chunk sees it.  xfs
  * checks after every extent it remaps, so xfs sees it; with a source of
  * many extents (written in pieces here) it then returns a short count,
  * the bytes of the extents before the signal, which must read as -EINTR
@@ -299,7 +306,7 @@ TEST_F_TIMEOUT(dedupe, sigkill_writes_back_destination_in_progress, 600)
 	int src = fixture_file(self, "src", len, 1);
 	int dst = fixture_file(self, "dst", len, 1);
 	int cmp = fixture_file(self, "cmp", len, 1);
-	uint64_t chunk = CHUNK_BYTES, sum_src, sum_dst;
+	uint64_t sum_src, sum_dst;
 	struct fiemap_extent *ext = NULL;
 	int64_t shared;
 	int wstatus, ready[2], extents;
@@ -354,10 +361,10 @@ TEST_F_TIMEOUT(dedupe, sigkill_writes_back_destination_in_progress, 600)
 		/* The length asked for with SAME, 0 with an error. */
 		EXPECT_EQ(info->status == FILE_DEDUPE_RANGE_SAME ? len : 0, info->bytes_deduped);
 		EXPECT_TRUE(info->status == FILE_DEDUPE_RANGE_SAME || info->status == -EINTR);
-	} else if (self->path == PATH_NATIVE) {
-		EXPECT_EQ(0x5a5a5a5a, info->status);
-		EXPECT_EQ(0xdeadbeefdeadbeefULL, info->bytes_deduped);
-	} else {
+#ifdef FIDEDUPE_OUT_OF_TREE
+	} else if (self->path == PATH_MODULE) {
+		const uint64_t chunk = CHUNK_BYTES;
+
 		EXPECT_EQ(-EINTR, info->status);
 		/*
 		 * Killed once something was shared; the count may still be 0
@@ -366,12 +373,17 @@ TEST_F_TIMEOUT(dedupe, sigkill_writes_back_destination_in_progress, 600)
 		EXPECT_LT(0, shared);
 		EXPECT_LE(info->bytes_deduped, (uint64_t)shared);
 		EXPECT_LE((uint64_t)shared, info->bytes_deduped + chunk);
+#endif
+	} else {
+		EXPECT_EQ(0x5a5a5a5a, info->status);
+		EXPECT_EQ(0xdeadbeefdeadbeefULL, info->bytes_deduped);
 	}
 	EXPECT_EQ(sum_src, file_checksum(src));
 	EXPECT_EQ(sum_dst, file_checksum(dst));
 	munmap(r, sizeof(*r) + sizeof(*info));
 }
 
+#ifdef FIDEDUPE_OUT_OF_TREE
 /*
  * 65535 destinations of length 0 through /dev/fidedupe: each passes every
  * check and reaches no chunk, so only the check after each destination
@@ -429,6 +441,7 @@ TEST_F_TIMEOUT(dedupe, sigkill_between_destinations_without_chunks, 300)
 	EXPECT_LT(0, untouched);
 	munmap(r, size);
 }
+#endif
 
 static atomic_int usr1_handled;
 
@@ -482,7 +495,7 @@ TEST_F_TIMEOUT(dedupe, non_fatal_signal_does_not_interrupt, 300)
 	usleep(20 * 1000);
 	handled = atomic_load(&usr1_handled);
 	entered = now_seconds();
-	ASSERT_EQ(0, dedupe_via(self->path, self->dev, src, r));
+	ASSERT_EQ(0, fixture_dedupe(self, src, r));
 	left = now_seconds();
 	sent[max_sends] = 1;
 	waitpid(pid, NULL, 0);
@@ -531,12 +544,16 @@ static int drop_page_cache(int fd)
  * What shows that the differing destination was not compared while frozen,
  * on every path: its first page, dropped from the page cache beforehand,
  * is still out of it (the filesystem's compare reads it back in, and after
- * the thaw it has).  Through /dev/fidedupe, which writes each record back
- * as soon as its destination is done, its record also still holds the
- * poison.  Through FIDEDUPERANGE, fs/ioctl.c copies the records out only
- * when the call returns, so the record shows nothing before that: it is
- * not asserted there.
+ * the thaw it has).  FIDEDUPERANGE's fs/ioctl.c copies the records out
+ * only when the call returns, so the record shows nothing before that: it
+ * is not asserted.
  */
+#ifdef FIDEDUPE_OUT_OF_TREE
+/*
+ * Through /dev/fidedupe, which writes each record back as soon as its
+ * destination is done, the record also still holds the poison.
+ */
+#endif
 TEST_F_TIMEOUT(dedupe, freeze_waits_for_thaw, 300)
 {
 	const size_t len = 1 * MiB, page = getpagesize();
@@ -548,7 +565,9 @@ TEST_F_TIMEOUT(dedupe, freeze_waits_for_thaw, 300)
 	int same = fixture_file(self, "same", len, 1);
 	char mnt[PATH_MAX];
 	int root, wstatus, blocked, thawed, cached_while_frozen;
+#ifdef FIDEDUPE_OUT_OF_TREE
 	uint32_t status_while_frozen;
+#endif
 	unsigned char vec = 0;
 	void *differs_map;
 	pid_t pid;
@@ -573,10 +592,12 @@ TEST_F_TIMEOUT(dedupe, freeze_waits_for_thaw, 300)
 	ASSERT_EQ(0, ioctl(root, FIFREEZE, 0)) TH_LOG("FIFREEZE %s: %m", mnt);
 	pid = fork();
 	if (pid == 0)
-		_exit(dedupe_via(self->path, self->dev, src, r) ? 1 : 0);
+		_exit(fixture_dedupe(self, src, r) ? 1 : 0);
 	usleep(500 * 1000);
 	blocked = pid > 0 && waitpid(pid, &wstatus, WNOHANG) == 0;
+#ifdef FIDEDUPE_OUT_OF_TREE
 	status_while_frozen = r->info[0].status;
+#endif
 	cached_while_frozen = mincore(differs_map, page, &vec) ? -errno : vec & 1;
 	/* Thaw before any assertion can end the test. */
 	thawed = ioctl(root, FITHAW, 0);
@@ -586,8 +607,10 @@ TEST_F_TIMEOUT(dedupe, freeze_waits_for_thaw, 300)
 	EXPECT_TRUE(blocked) TH_LOG("the call returned on a frozen filesystem");
 	EXPECT_EQ(0, cached_while_frozen)
 		TH_LOG("the differing destination was read on a frozen filesystem");
+#ifdef FIDEDUPE_OUT_OF_TREE
 	if (self->path == PATH_MODULE)
 		EXPECT_EQ(0x5a5a5a5a, status_while_frozen);
+#endif
 	if (blocked)
 		ASSERT_EQ(pid, waitpid(pid, &wstatus, 0));
 	EXPECT_EQ(0, WEXITSTATUS(wstatus));
@@ -660,6 +683,7 @@ TEST_F_TIMEOUT(dedupe, concurrent_callers_and_writer, 300)
 	EXPECT_EQ(sum2, file_checksum(dst));
 }
 
+#ifdef FIDEDUPE_OUT_OF_TREE
 TEST_F(dedupe, debugfs_counters)
 {
 	/*
@@ -680,8 +704,6 @@ TEST_F(dedupe, debugfs_counters)
 	long long before[7], want[7] = { 1, self->path == PATH_NATIVE, 3, 1, 1, len, 1 };
 	int i;
 
-	if (builtin_expected())
-		SKIP(return, "no fidedupe.ko, no counters: vfs_dedupe_file_range() is built in");
 	for (i = 0; i < 7; i++) {
 		before[i] = stat_counter(names[i]);
 		ASSERT_LE(0, before[i]) TH_LOG("no counter %s", names[i]);
@@ -690,7 +712,7 @@ TEST_F(dedupe, debugfs_counters)
 	range_dest(r, 0, same, 0);
 	range_dest(r, 1, other, 0);
 	range_dest(r, 2, -1, 0);
-	ASSERT_EQ(0, dedupe_via(self->path, self->dev, src, r));
+	ASSERT_EQ(0, fixture_dedupe(self, src, r));
 	for (i = 0; i < 7; i++) {
 		const char *name = names[i];
 		long long moved = stat_counter(name) - before[i];
@@ -699,5 +721,6 @@ TEST_F(dedupe, debugfs_counters)
 	}
 	free(r);
 }
+#endif
 
 TEST_HARNESS_MAIN

@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Runs every fidedupe selftest program on btrfs, xfs and ext4 loop mounts,
+# Runs every dedupe selftest program on btrfs, xfs and ext4 loop mounts,
 # as filesystems/fat/run_fat_tests.sh does for vfat: makes the filesystems
 # under FIDEDUPE_MNT unless they are mounted there already, runs each
 # program with this script's arguments (kselftest_harness filters such as
@@ -12,34 +12,45 @@
 # time in a .times file beside it (scripts/case-times.py reads them).
 #
 # The environment chooses what runs:
-#   FIDEDUPE_PROGRAMS  the programs (default: all six)
-#   FIDEDUPE_VARIANTS  the variants (default: btrfs_native btrfs_module
-#                      xfs_native xfs_module)
+#   FIDEDUPE_PROGRAMS  the programs (default: all)
+#   FIDEDUPE_VARIANTS  the variants (default: all)
 #   FIDEDUPE_JOBS=2    each program's btrfs and xfs variants side by side,
 #                      one process each; the cases that must run alone
 #                      (SERIAL_CASES, without this script's arguments)
 #                      then run after them.
 #
-# Needs root, fidedupe loaded (/dev/fidedupe; without it every case
-# skips, saying so) and mkfs.btrfs, mkfs.xfs and mkfs.ext4.
+# Needs root and mkfs.btrfs, mkfs.xfs and mkfs.ext4.
+#ifdef FIDEDUPE_OUT_OF_TREE
+# Out of tree, also the module loaded: without /dev/fidedupe every case
+# skips, saying so.
+#endif
 
 DIR=$(cd "$(dirname "$0")" && pwd)
-# Installed: ../kselftest and the programs beside this script; run by
-# lib.mk's run_tests: the kernel tree's, and OUTPUT (the Makefile says).
+# Installed, ../../kselftest and the programs beside this script; run by
+# lib.mk's run_tests, the same in the kernel tree.
+KSFT_DIR=$DIR/../../kselftest
+PROG_DIR=$DIR
+PROGRAMS=${FIDEDUPE_PROGRAMS:-fidedupe_test fidedupe_range_test fidedupe_perm_test
+	  fidedupe_signal_test fidedupe_hooks_test fidedupe_chunks_test}
+ALL_VARIANTS="btrfs xfs"
+# Cases that run alone: the freeze case, which may drop every clean page
+# (vm.drop_caches, where the kernel has no fadvise64()); and the kill
+# during a long call, whose bound is half a call of under a second on xfs,
+# too little for a neighbour's load.
+SERIAL_CASES="freeze_waits_for_thaw sigkill_during_long_call"
+#ifdef FIDEDUPE_OUT_OF_TREE
+# Out of tree: ../kselftest, or the kernel tree's and OUTPUT as the
+# Makefile says; the clients too; each case through both paths; and the
+# debugfs counters, which are global, alone.
 KSFT_DIR=${FIDEDUPE_KSFT_DIR:-$DIR/../kselftest}
 PROG_DIR=${FIDEDUPE_TEST_DIR:-$DIR}
+PROGRAMS=${FIDEDUPE_PROGRAMS:-$PROGRAMS fidedupe_clients_test}
+ALL_VARIANTS="btrfs_native btrfs_module xfs_native xfs_module"
+SERIAL_CASES="debugfs_counters $SERIAL_CASES"
+#endif
+VARIANTS=${FIDEDUPE_VARIANTS:-$ALL_VARIANTS}
 . "$KSFT_DIR/ktap_helpers.sh"
 . "$DIR/fidedupe_fs.sh"
-
-PROGRAMS=${FIDEDUPE_PROGRAMS:-fidedupe_test fidedupe_range_test fidedupe_perm_test
-	  fidedupe_signal_test fidedupe_hooks_test fidedupe_chunks_test fidedupe_clients_test}
-VARIANTS=${FIDEDUPE_VARIANTS:-btrfs_native btrfs_module xfs_native xfs_module}
-ALL_VARIANTS="btrfs_native btrfs_module xfs_native xfs_module"
-# Cases that run alone: the debugfs counters, which are global; the freeze
-# case, which may drop every clean page (vm.drop_caches, where the kernel
-# has no fadvise64()); and the kill during a long call, whose bound is
-# half a call of under a second on xfs, too little for a neighbour's load.
-SERIAL_CASES="debugfs_counters freeze_waits_for_thaw sigkill_during_long_call"
 
 ktap_print_header
 
@@ -68,14 +79,16 @@ if ! all_fs_mounted; then
 		size=768M
 		[ "$fs" = ext4 ] && size=64M
 		if ! make_fs "$fs" "$size" 2>/dev/null; then
-			ktap_skip_all "cannot make $fs on a loop device (CONFIG_BLK_DEV_LOOP, $fs in the kernel?)"
+			ktap_skip_all "cannot make $fs on a loop device (loop, $fs in the kernel?)"
 			exit "$KSFT_SKIP"
 		fi
 		made_fs="$fs $made_fs"
 	done
 fi
+#ifdef FIDEDUPE_OUT_OF_TREE
 [ -e /dev/fidedupe ] ||
 	ktap_print_msg "no /dev/fidedupe (fidedupe not loaded): every case skips"
+#endif
 
 # only VARIANT...: harness filters that exclude every other variant.
 only() {
@@ -111,19 +124,21 @@ run() {
 # output as KTAP diagnostics; a failure if any run failed, else a skip
 # if no run passed.
 run_program() {
-	local prog=$1 fs runs=() r st passed=0 failed=0
+	local prog=$1 fs fs_variants serial runs=() r st passed=0 failed=0
 	shift
 	if [ "${FIDEDUPE_JOBS:-1}" -lt 2 ]; then
 		run "$prog" "" $(only $VARIANTS) "$@"
 		runs=("")
 	else
 		for fs in btrfs xfs; do
-			run "$prog" ".$fs" $(only $(printf '%s\n' $VARIANTS | grep "^${fs}_")) \
+			fs_variants=$(printf '%s\n' $VARIANTS | grep -E "^${fs}(_|\$)")
+			run "$prog" ".$fs" $(only $fs_variants) \
 				$(printf -- '-T %s ' $SERIAL_CASES) "$@" &
 			runs+=(".$fs")
 		done
 		wait
-		if "$PROG_DIR/$prog" -l 2>&1 | grep -q -w -E "$(echo $SERIAL_CASES | tr ' ' '|')"; then
+		serial=$(echo $SERIAL_CASES | tr ' ' '|')
+		if "$PROG_DIR/$prog" -l 2>&1 | grep -q -w -E "$serial"; then
 			run "$prog" ".serial" $(only $VARIANTS) $(printf -- '-t %s ' $SERIAL_CASES)
 			runs+=(".serial")
 		fi
