@@ -161,7 +161,7 @@ check-full: lint docs module selftests tools fuzzer torture-bins
 # make check-intree: the kernel series of make patches, built at every
 # patch, booted with the Rust and with the C vfs_dedupe_file_range()
 # (scripts/check-intree.sh).
-check-intree: $(KERNEL_GOAL) patches selftests
+check-intree: $(KERNEL_GOAL) patches
 	@scripts/check-intree.sh $(O) $(KBUILD)
 
 shell: module selftests tools

@@ -15,7 +15,10 @@ turns into which kernel files, and how:
 - an extension trait `TypeExt` of rust/abstractions/ becomes inherent
   methods of `Type` in the file that defines it, with the trait's
   documentation;
-- a new file is registered in its parent module and in MAINTAINERS.
+- a new file is registered in its parent module and in MAINTAINERS;
+- the selftests are selftests/'s without what only the module's suite
+  has (the parts under FIDEDUPE_OUT_OF_TREE) and with `dedupe` for
+  `fidedupe` in their names.
 
 usage: kernel-series.py TREE REPO PATCH-NAME
        kernel-series.py --list
@@ -61,7 +64,14 @@ SERIES = [
         ('builtin', 'rust/rules.rs rust/engine.rs rust/file.rs rust/records.rs', 'fs/dedupe',
          ENTRY),
     ]),
-    ('09-docs-dedupe', [
+    ('09-selftests-dedupe', [
+        ('selftests', ' '.join('selftests/' + f for f in (
+            'dedupe_util.h', 'dedupe_fixture.h', 'fidedupe_test.c', 'fidedupe_range_test.c',
+            'fidedupe_perm_test.c', 'fidedupe_signal_test.c', 'fidedupe_hooks_test.c',
+            'fidedupe_chunks_test.c', 'run_fidedupe_tests.sh', 'fidedupe_fs.sh')),
+         'tools/testing/selftests/filesystems/dedupe', ENTRY),
+    ]),
+    ('10-docs-dedupe', [
         ('documentation', 'series/Documentation/filesystems/dedupe.rst',
          'Documentation/filesystems/dedupe.rst', ENTRY),
     ]),
@@ -373,6 +383,66 @@ def builtin(tree, srcs, dst, entry):
     add_to_maintainers(tree, entry, dst + '/')
 
 
+def without_out_of_tree(text):
+    """`text` without its FIDEDUPE_OUT_OF_TREE parts: the lines under
+    `#ifdef FIDEDUPE_OUT_OF_TREE` go, those under its `#else` stay, and
+    the three lines themselves go (in a shell script they are comments,
+    and only the first kind is used)."""
+    out, stack = [], []
+    for line in text.splitlines(keepends=True):
+        directive = re.match(r'#\s*(ifdef|ifndef|if|else|endif)\b\s*(\w*)', line)
+        if directive and directive.group(1) in ('ifdef', 'ifndef', 'if'):
+            ours = directive.group(2) == 'FIDEDUPE_OUT_OF_TREE'
+            stack.append((ours, directive.group(1) == 'ifndef' if ours else True))
+            if ours:
+                continue
+        elif directive and directive.group(1) == 'else' and stack[-1][0]:
+            stack[-1] = (True, not stack[-1][1])
+            continue
+        elif directive and directive.group(1) == 'endif':
+            if stack.pop()[0]:
+                continue
+        if all(keep for _, keep in stack):
+            out.append(line)
+    return ''.join(out)
+
+
+# The selftests' names in the tree: the module's name goes.
+SELFTEST_NAMES = [('FIDEDUPE_DEDUPE_', 'DEDUPE_'), ('FIDEDUPE_', 'DEDUPE_'),
+                  ('fidedupe_', 'dedupe_'), ('fidedupe-', 'dedupe-'),
+                  ('/tmp/fidedupe', '/tmp/dedupe')]
+
+
+def selftests(tree, srcs, dst, entry):
+    """The selftests `srcs` in `dst`, with the files of series/`dst`
+    (Makefile, config, settings, .gitignore): each file without its
+    out-of-tree parts and renamed; nothing may be left that names the
+    module, its device or its livepatch.  Listed in the selftests'
+    TARGETS and in MAINTAINERS."""
+    os.makedirs('%s/%s' % (tree, dst), exist_ok=True)
+    for src in srcs.split():
+        name, text = src.rsplit('/', 1)[1], without_out_of_tree(read(src))
+        # A part taken out leaves the blank lines around it.
+        text = re.sub(r'\n{3,}', '\n\n', text)
+        for old, new in SELFTEST_NAMES:
+            name, text = name.replace(old, new), text.replace(old, new)
+        left = [n for n, line in enumerate(text.splitlines(), 1)
+                if re.search(r'fidedupe|livepatch|PATH_MODULE', line)]
+        if left:
+            sys.exit('kernel-series: %s: out-of-tree lines left in the tree at %s' %
+                     (src, ', '.join(map(str, left))))
+        write('%s/%s/%s' % (tree, dst, name), text)
+        if name.startswith('run_'):
+            os.chmod('%s/%s/%s' % (tree, dst, name), 0o755)
+    for name in os.listdir('series/' + dst):
+        write('%s/%s/%s' % (tree, dst, name), read('series/%s/%s' % (dst, name)))
+    path = '%s/tools/testing/selftests/Makefile' % tree
+    text = read(path)
+    at = text.index('TARGETS += filesystems/epoll\n')
+    write(path, text[:at] + 'TARGETS += %s\n' % dst.split('selftests/', 1)[1] + text[at:])
+    add_to_maintainers(tree, entry, dst + '/')
+
+
 def review_table(path):
     """Documentation/review.rst's table, without its tests column and
     the rows on the module's livepatch: the question, the C
@@ -410,7 +480,7 @@ def main():
     if sys.argv[1:] == ['--list']:
         for name, changes in SERIES:
             print(name, ' '.join(src for _, src, _, _ in changes),
-                  ' '.join('series/' + dst for action, _, dst, _ in changes if action == 'builtin'),
+                  ' '.join('series/' + dst for action, _, dst, _ in changes if action in ('builtin', 'selftests')),
                   ' '.join('Documentation/review.rst' for action, _, _, _ in changes
                            if action == 'documentation'))
         return
@@ -421,7 +491,7 @@ def main():
         sys.exit('kernel-series: no patch %s' % name)
     for action, src, dst, extra in changes:
         {'new': new_file, 'inherent': inherent, 'builtin': builtin,
-         'documentation': documentation}[action](tree, src, dst, extra)
+         'selftests': selftests, 'documentation': documentation}[action](tree, src, dst, extra)
 
 
 if __name__ == '__main__':
