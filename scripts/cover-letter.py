@@ -4,16 +4,22 @@
 
 The subject and the text come from this repository: the introduction
 from series/cover.msg, the table of what changes for a
-caller from Documentation/review.rst (each row: the review's question,
-what mainline does, what the Rust implementation does, and the tests that
-pin both), and the figures from the sections of Documentation/results.rst
-named in cover.msg, each with the commit it was measured at.
+caller from Documentation/review.rst as the series tells it
+(scripts/series_review.py: each row the review's question, what mainline
+does, what the Rust implementation does, and the series' selftests that
+pin both, as TREE has them), and the figures from the sections of
+Documentation/results.rst named in cover.msg, each with the commit it was
+measured at.
 
-usage: cover-letter.py COVER-LETTER REPO BASE-DESCRIPTION
+usage: cover-letter.py COVER-LETTER REPO TREE BASE-DESCRIPTION
 """
+import glob
+import os
 import re
 import sys
 import textwrap
+
+import series_review
 
 WIDTH = 72
 
@@ -26,18 +32,26 @@ def rst_text(s):
     return ' '.join(s.split())
 
 
-def review_rows(path):
-    """The rows of review.rst's table, the header row excluded."""
-    text = open(path).read()
-    table = text[text.index('.. list-table::'):]
+def selftest_cases(tree):
+    """The "program:case" names of the series' selftests in TREE."""
+    cases = set()
+    for path in glob.glob('%s/tools/testing/selftests/filesystems/dedupe/*_test.c' % tree):
+        program = os.path.basename(path)[:-2]
+        for case in re.findall(r'^TEST_F\w*\(dedupe, (\w+)', open(path).read(), flags=re.M):
+            cases.add('%s:%s' % (program, case))
+    return cases
+
+
+def review_rows(path, tree):
+    """The rows of review.rst's tables as the series tells them."""
+    cases = selftest_cases(tree)
+    if not cases:
+        sys.exit('cover-letter: no selftests in %s' % tree)
     rows = []
-    for row in re.split(r'^   \* - ', table, flags=re.M)[1:]:
-        cells = re.split(r'^     - ', row, flags=re.M)
-        # The row ends where the indentation does.
-        last = re.split(r'\n(?!       |\n       )', cells[-1], maxsplit=1)[0]
-        cells[-1] = last
-        rows.append([rst_text(c) for c in cells])
-    return rows[1:]
+    for question, mainline, rust, tests in series_review.rows(open(path).read()):
+        tests = series_review.series_tests(tests, cases) or "(none of the series' selftests)"
+        rows.append([rst_text(question), rst_text(mainline), rst_text(rust), tests])
+    return rows
 
 
 def wrap(text, indent=''):
@@ -74,14 +88,14 @@ def results(path, sections):
 
 
 def main():
-    cover, repo, base = sys.argv[1:]
+    cover, repo, tree, base = sys.argv[1:]
     msg = open('%s/series/cover.msg' % repo).read()
     subject, body = msg.split('\n', 1)
     sections = re.findall(r'^@results (.+)$', body, flags=re.M)
     body = re.sub(r'^@results .+\n', '', body, flags=re.M)
     body = body.replace('@base\n', wrap(base) + '\n')
     body = body.replace('@changes\n', caller_changes(
-        review_rows('%s/Documentation/review.rst' % repo)))
+        review_rows('%s/Documentation/review.rst' % repo, tree)))
     body = body.replace('@testing\n', results('%s/Documentation/results.rst' % repo,
                                               sections))
     text = open(cover).read()

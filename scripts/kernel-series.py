@@ -27,6 +27,9 @@ import os
 import re
 import subprocess
 import sys
+import textwrap
+
+import series_review
 
 # The MAINTAINERS entry this series adds for its new files.
 ENTRY = 'FILESYSTEMS [RUST DEDUPE]'
@@ -444,22 +447,18 @@ def selftests(tree, srcs, dst, entry):
 
 
 def review_table(path):
-    """Documentation/review.rst's table, without its tests column and
-    the rows on the module's livepatch: the question, the C
-    implementation's answer, the Rust one's."""
-    text = read(path)
-    table = text[text.index('.. list-table::'):]
-    rows = []
-    for row in re.split(r'^   \* - ', table, flags=re.M)[1:]:
-        cells = re.split(r'^     - ', row, flags=re.M)
-        # The module's own entry points are not the tree's.
-        if 'livepatch' not in cells[0]:
-            rows.append([c.rstrip() for c in cells[:3]])
-    rows[0] = ['Question', 'C (``CONFIG_VFS_DEDUPE_C``)', 'Rust (``CONFIG_VFS_DEDUPE_RUST``)']
+    """Documentation/review.rst's tables as the series tells them
+    (scripts/series_review.py), in one table without the tests column:
+    the question, the C implementation's answer, the Rust one's."""
+    def cell(text, first):
+        return textwrap.fill(text, 72, initial_indent=first, subsequent_indent='       ',
+                             break_on_hyphens=False, break_long_words=False)
+    rows = [['Question', 'C (``CONFIG_VFS_DEDUPE_C``)', 'Rust (``CONFIG_VFS_DEDUPE_RUST``)']]
+    rows += [row[:3] for row in series_review.rows(read(path))]
     out = ['.. list-table::', '   :header-rows: 1', '   :widths: 30 35 35', '']
     for row in rows:
-        out.append('   * - ' + row[0])
-        out += ['     - ' + c for c in row[1:]]
+        out.append(cell(row[0], '   * - '))
+        out += [cell(c, '     - ') for c in row[1:]]
     return '\n'.join(out) + '\n'
 
 

@@ -142,7 +142,7 @@ kernel_series() {
 	done < <("$here/scripts/kernel-series.py" --list)
 	rm -rf "$series"
 	git -C "$tree" format-patch -q --cover-letter --base=base -o "$series" base..HEAD
-	"$here/scripts/cover-letter.py" "$series/0000-cover-letter.patch" "$here" \
+	"$here/scripts/cover-letter.py" "$series/0000-cover-letter.patch" "$here" "$tree" \
 		"The base is Linux 7.3.4 as Debian's linux-source-7.3 ships it, made a git tree in a commit of our own, $(git -C "$tree" rev-parse --short=12 base) (scripts/patches.sh)."
 
 	# Each patch is checkpatch-clean and applies, in order, to a fresh
