@@ -9,10 +9,13 @@ caller from Documentation/review.rst as the series tells it
 does, what the Rust implementation does, and the series' selftests that
 pin both, as TREE has them), and the figures from the sections of
 Documentation/results.rst named in cover.msg, each with the commit it was
-measured at.
+measured at.  Its date is the newest of the patches' (each that of the
+last commit here that changed its sources), so that the same sources give
+the same cover letter.
 
 usage: cover-letter.py COVER-LETTER REPO TREE BASE-DESCRIPTION
 """
+import email.utils
 import glob
 import os
 import re
@@ -99,6 +102,13 @@ def main():
     body = body.replace('@testing\n', results('%s/Documentation/results.rst' % repo,
                                               sections))
     text = open(cover).read()
+    dates = []
+    for path in glob.glob(os.path.join(os.path.dirname(cover), '0*.patch')):
+        if path != cover:
+            m = re.search(r'^Date: (.+)$', open(path).read(), flags=re.M)
+            dates.append(email.utils.parsedate_to_datetime(m.group(1)))
+    newest = email.utils.format_datetime(max(dates))
+    text = re.sub(r'^Date: .+$', lambda _: 'Date: ' + newest, text, count=1, flags=re.M)
     text = text.replace('*** SUBJECT HERE ***', subject)
     text = text.replace('*** BLURB HERE ***', body.strip('\n'))
     open(cover, 'w').write(text)
