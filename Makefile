@@ -185,9 +185,13 @@ bench-kernel: deps
 	@scripts/kernel.sh $(FRAGMENTS) qemu/kernel-bench.config > $(KBENCH_DIR_FILE).tmp
 	@mv $(KBENCH_DIR_FILE).tmp $(KBENCH_DIR_FILE)
 
+# The programs beside the kselftests use their helpers, with the parts only
+# the module's suite has (selftests/Makefile defines the same).
+SELFTESTS_CFLAGS := -Iselftests -DFIDEDUPE_OUT_OF_TREE
+
 $(O)/bench/fidedupe_bench: bench/fidedupe_bench.c selftests/dedupe_util.h include/uapi/fidedupe.h
 	@mkdir -p $(dir $@)
-	@$(CC) -O2 -Wall -Werror -o $@ $<
+	@$(CC) -O2 -Wall -Werror $(SELFTESTS_CFLAGS) -o $@ $<
 
 bench: bench-kernel $(O)/bench/fidedupe_bench
 	@$(MAKE) -s -C $(KBENCH) M=$(CURDIR) MO=$(O)/module-bench LLVM=-19 modules
@@ -232,7 +236,7 @@ DURATION ?= 240
 
 $(O)/torture/%: torture/%.c selftests/dedupe_util.h include/uapi/fidedupe.h
 	@mkdir -p $(dir $@)
-	@$(CC) -O2 -g -Wall -Werror -Iselftests -o $@ $< -lpthread
+	@$(CC) -O2 -g -Wall -Werror $(SELFTESTS_CFLAGS) -o $@ $< -lpthread
 
 torture-bins: deps $(TORTURE)
 

@@ -82,6 +82,18 @@ SERIES = [
 
 HELPERS_C = 'rust/abstractions/helpers.c'
 
+# Constants the module spells out, checked against C by a static_assert
+# in helpers.c, because bindgen cannot evaluate their macros (a __force
+# cast); in the tree they are RUST_CONST_HELPERs of bindings_helper.h.
+# (C type, macro, the module's definition, the definition's documentation
+# in the module, in the tree)
+CONST_HELPERS = [
+    ('fmode_t', 'FMODE_READ', 'pub(crate) const READ: u32 = 1 << 0;',
+     "/// Bits of a file's `f_mode` (`fmode_t`), which bindgen cannot evaluate\n"
+     "/// (a `__force` cast).\n", "/// Bits of a file's `f_mode` (`fmode_t`).\n"),
+    ('fmode_t', 'FMODE_WRITE', 'pub(crate) const WRITE: u32 = 1 << 1;', None, None),
+]
+
 
 def read(path):
     with open(path) as f:
@@ -275,10 +287,31 @@ def add_imports(text, paths):
     return text[:last.end()] + ''.join(new) + text[last.end():]
 
 
+def const_helpers(tree, text):
+    """`text` with the constants of CONST_HELPERS taken from bindings,
+    and each added to the tree's bindings_helper.h."""
+    path = '%s/rust/bindings/bindings_helper.h' % tree
+    helpers = read(path)
+    for ctype, macro, module_def, module_doc, tree_doc in CONST_HELPERS:
+        if module_def not in text:
+            continue
+        name = module_def.split(':')[0]
+        text = text.replace(module_def, '%s: u32 = super::bindings::%s;' % (name, macro))
+        if module_doc:
+            text = text.replace(module_doc, tree_doc)
+        line = 'const %s RUST_CONST_HELPER_%s = %s;\n' % (ctype, macro, macro)
+        last = list(re.finditer(r'^const \w+ RUST_CONST_HELPER_\w+ = \w+;\n', helpers,
+                                flags=re.M))[-1]
+        helpers = helpers[:last.end()] + line + helpers[last.end():]
+    write(path, helpers)
+    return text
+
+
 def inherent(tree, src, dst, ty):
     """The methods of `TyExt` become inherent methods of `Ty`; the other
     items of the module source are added at the end of the file."""
     names, text = helper_names(drop_series_note(read(src)))
+    text = const_helpers(tree, text)
     trait = ty + 'Ext'
     docs = trait_docs(text, trait)
     imports = [p for p in use_paths(text) if not p.endswith('::' + trait)]
