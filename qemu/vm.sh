@@ -17,6 +17,10 @@
 # - VM_TIMEOUT seconds (default 5400): past it the VM is killed and the
 #   run fails, naming the stage (OUTDIR/stage, which the guest scripts
 #   write) and the kselftest case it was in.
+# - VM_BOOT_TIMEOUT seconds (default 300): a guest whose userspace has
+#   not started by then (no OUTDIR/kmsg.txt) is killed and booted once
+#   more.  Under TCG a boot once hung after "clocksource: Switched to
+#   clocksource tsc-early" with qemu busy and no output for 15 minutes.
 # - VM_SHELL=1: COMMAND is the guest's interactive shell (make shell).
 # The guest's command gets LINUX_TREE (the kernel's selftest helpers).
 # VM_QEMU_OPTS: more options for QEMU (make insns: its plugin).
@@ -49,10 +53,13 @@ fi
 
 # vng itself exits 255 here whatever the command did, so the guest writes
 # its command's exit status to a file in the shared directory.
-setsid vng "${vng_args[@]}" --verbose \
-	--exec "$kmsg; ( export LINUX_TREE=${LINUX_TREE:-}; $* ); echo \$? >$out/exit-status; sleep 1; kill \$kmsg" \
-	>"$console" 2>&1 </dev/null &
-vm=$!
+boot() {
+	setsid vng "${vng_args[@]}" --verbose \
+		--exec "$kmsg; ( export LINUX_TREE=${LINUX_TREE:-}; $* ); echo \$? >$out/exit-status; sleep 1; kill \$kmsg" \
+		>"$console" 2>&1 </dev/null &
+	vm=$!
+}
+boot "$@"
 
 # in_progress: the stage the guest said it was in, and every kselftest
 # case that started ("#  RUN") and reported nothing after it.
@@ -71,12 +78,23 @@ in_progress() {
 # A progress line every 30 s on stderr: time in the VM, and the TAP
 # results the guest has written to OUTDIR so far.
 start=$(date +%s) timeout=${VM_TIMEOUT:-5400} timed_out=0
+boot_timeout=${VM_BOOT_TIMEOUT:-300} booted_again=0
 while kill -0 "$vm" 2>/dev/null; do
 	for _ in $(seq 30); do
 		kill -0 "$vm" 2>/dev/null || break 2
 		if [ $(( $(date +%s) - start )) -ge "$timeout" ]; then
 			timed_out=1
 			break 2
+		fi
+		if [ ! -e "$out/kmsg.txt" ] && [ "$booted_again" = 0 ] &&
+		   [ $(( $(date +%s) - start )) -ge "$boot_timeout" ]; then
+			echo "vm: no guest userspace after $boot_timeout s (VM_BOOT_TIMEOUT): booting again" >&2
+			cp "$console" "$out/console-hung-boot.log"
+			kill -KILL -- "-$vm" 2>/dev/null
+			wait "$vm" 2>/dev/null
+			booted_again=1
+			start=$(date +%s)
+			boot "$@"
 		fi
 		sleep 1
 	done
