@@ -31,7 +31,12 @@ for u in fsgqa fsgqa2 123456-fsgqa; do
 	echo "$u:x:$uid:$uid::/tmp/home/$u:/bin/bash" >>/etc/passwd &&
 	echo "$u:x:$uid:" >>/etc/group &&
 	chown "$uid:$uid" "/tmp/home/$u" || exit 90
+	# su (fstests' _require_user) needs a shadow entry: no password.
+	echo "$u:*:20000:0:99999:7:::" >>/etc/shadow 2>/dev/null
 done
+# Why a test would say "fsgqa cannot execute commands", if it does.
+echo /bin/true | su fsgqa >"$out/su-fsgqa.log" 2>&1
+echo "exit status $?" >>"$out/su-fsgqa.log"
 
 # btrfs-progs (btrfs and mkfs.btrfs) warns "could not drop caches" where
 # dropping works, which breaks golden outputs (../shared/fstests/README.md):
