@@ -9,15 +9,17 @@
 # Each program's own output is printed as KTAP diagnostics and, if
 # FIDEDUPE_TAP_DIR is set, kept in
 # FIDEDUPE_TAP_DIR/<FIDEDUPE_TAP_PREFIX><program>[.<fs>].tap, with each line's
-# time in a .times file beside it (scripts/case-times.py reads them).
+# time in a .times file beside it.
+#ifdef FIDEDUPE_OUT_OF_TREE
+# (scripts/case-times.py reads them.)
+#endif
 #
 # The environment chooses what runs:
-#   FIDEDUPE_PROGRAMS  the programs (default: all)
-#   FIDEDUPE_VARIANTS  the variants (default: all)
-#   FIDEDUPE_JOBS=2    each program's btrfs and xfs variants side by side,
-#                      one process each; the cases that must run alone
-#                      (SERIAL_CASES, without this script's arguments)
-#                      then run after them.
+# - FIDEDUPE_PROGRAMS: the programs (default: all);
+# - FIDEDUPE_VARIANTS: the variants (default: all);
+# - FIDEDUPE_JOBS=2: each program's btrfs and xfs variants side by side,
+#   one process each; the cases that must run alone (SERIAL_CASES,
+#   without this script's arguments) then run after them.
 #
 # Needs root and mkfs.btrfs, mkfs.xfs and mkfs.ext4.
 #ifdef FIDEDUPE_OUT_OF_TREE
