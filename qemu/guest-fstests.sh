@@ -5,8 +5,9 @@
 # regression suite, on each filesystem named, with FIDEDUPERANGE running
 # mainline's vfs_dedupe_file_range() (PASS=mainline) or fidedupe's, through
 # fidedupe_livepatch (PASS=livepatch), or in the kernel of the series make
-# patches writes, with the Rust implementation built in (PASS=builtin).  Each filesystem gets a TEST_DEV and a
-# SCRATCH_DEV on loop devices over sparse files in the guest's /tmp.
+# patches writes, with the Rust implementation built in (PASS=builtin).
+# Each filesystem gets a TEST_DEV and a SCRATCH_DEV on loop devices over
+# sparse files in the guest's /tmp.
 #
 # OUTDIR/<fs>/ gets fstests' results (check.log, each failed test's
 # .out.bad and .full), OUTDIR/<fs>.log its output, and (livepatch)
@@ -55,7 +56,7 @@ done
 export PATH=$shim:$PATH
 
 # The builtin pass's kernel must have the Rust crate vfs_dedupe in it.
-if [ "$pass" = builtin ] && ! grep -q '10vfs_dedupe' /proc/kallsyms; then
+if [ "$pass" = builtin ] && [ "$(dedupe_impl)" != rust ]; then
 	echo "builtin: this kernel has no Rust vfs_dedupe_file_range()" >&2
 	exit 97
 fi

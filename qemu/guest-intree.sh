@@ -12,18 +12,19 @@
 # usage: guest-intree.sh OUTDIR TREE rust|c
 set -u
 out=$1 tree=$2 impl=$3
+here=$(dirname "$0")
+. "$here/guest-lib.sh"
 
 dmesg -n 1
 echo "$impl" >"$out/stage"
-has=c
-grep -q '10vfs_dedupe' /proc/kallsyms && has=rust
+has=$(dedupe_impl)
 if [ "$has" != "$impl" ]; then
 	echo "intree: the kernel was to run the $impl implementation, it runs the $has one" >&2
 	exit 90
 fi
 scratch=$(mktemp -d /tmp/dedupe-intree.XXXXXX)
 status=0
-# Under TCG the run takes about 20 minutes: more than settings' timeout,
+# Under TCG the run takes about 10 minutes: more than settings' timeout,
 # which is for real hardware.
 DEDUPE_TAP_DIR=$out DEDUPE_TAP_PREFIX=$impl- DEDUPE_JOBS=2 kselftest_override_timeout=2400 \
 	make -s -C "$tree/tools/testing/selftests/filesystems/dedupe" run_tests \

@@ -9,6 +9,13 @@
 # opens it as root, and a test that drops privileges keeps that
 # descriptor.  Each load is noted in FIDEDUPE_LOADS, if set: KUnit's
 # suites run at every load, and the host matches their runs with the loads.
+# dedupe_impl: which vfs_dedupe_file_range() the running kernel has,
+# rust (the Rust crate vfs_dedupe built in, as the series' Kconfig choice
+# makes it) or c.
+dedupe_impl() {
+	if grep -q '10vfs_dedupe' /proc/kallsyms; then echo rust; else echo c; fi
+}
+
 load_module() {
 	[ -z "${FIDEDUPE_LOADS:-}" ] || echo "$1" >>"$FIDEDUPE_LOADS"
 	insmod "$@"

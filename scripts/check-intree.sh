@@ -7,10 +7,9 @@
 # built-in Rust vfs_dedupe_file_range() the series' selftests must show
 # its rules through plain FIDEDUPERANGE, and its KUnit suites
 # (vfs_dedupe_*) must pass at boot; with the C default they must show
-# mainline's.  Each boot's skips
-# are those selftests/expected-skips.txt lists for the tier intree.  Prints one line
-# per boot and, last, "N passed, N failed, N skipped"; fails on any
-# failure.  The build folder is left with the Rust implementation.
+# mainline's.  Each boot's skips are those selftests/expected-skips.txt
+# lists for the tier intree.  Prints one line per boot and, last, "N
+# passed, N failed, N skipped"; fails on any failure.  The build folder is left with the Rust implementation.
 # usage: check-intree.sh BUILDDIR KBUILD
 set -u
 build=$1 kbuild=$2
