@@ -34,7 +34,7 @@
  *        fidedupe_bench DIR FS profile PATH STAGE CALLS
  *        fidedupe_bench DIR FS livepatch TOGGLE LIVEPATCH_KO
  *        fidedupe_bench DIR FS aa
- *        fidedupe_bench DIR FS insns ROUNDS
+ *        fidedupe_bench DIR FS insns ROUNDS [livepatch]
  *
  * split: the split rows alone (make ablation: one module after another);
  * split-4k: with a fifth stage, the 4 KiB call of the latency row in the
@@ -56,7 +56,9 @@
  * between the two reads of the marker page that open and close a window
  * of bench/insns_plugin.c (make insns: QEMU counts what the call ran).
  * An insns row per call, in the order of the windows; bad is 1 if the
- * call's result was not the stage's.
+ * call's result was not the stage's.  With "livepatch" (loaded by the
+ * caller), FIDEDUPERANGE alone, its rows of PATH "livepatch": fidedupe's
+ * vfs_dedupe_file_range() behind fs/ioctl.c's copy-in and copy-out.
  */
 #define _GNU_SOURCE
 #include <limits.h>
@@ -845,7 +847,8 @@ static void insns_mark(const char *mark, int offset)
 	(void)__atomic_load_n(mark + offset, __ATOMIC_SEQ_CST);
 }
 
-static int bench_insns(const char *dir, const char *fs, const char *rounds_arg)
+static int bench_insns(const char *dir, const char *fs, const char *rounds_arg,
+		       bool livepatch)
 {
 	char *mark = mmap((void *)INSNS_MARK, 4096, PROT_READ | PROT_WRITE,
 			  MAP_FIXED_NOREPLACE | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -853,6 +856,8 @@ static int bench_insns(const char *dir, const char *fs, const char *rounds_arg)
 	int src = file_in(dir, "insns-src", 4096 * 16, 9);
 	int dst = file_in(dir, "insns-dst", 4096 * 16, 9);
 	struct file_dedupe_range *r[STAGES];
+	/* With the livepatch, /dev/fidedupe would run fidedupe twice over. */
+	const int paths = livepatch ? 1 : 2;
 	int s, p, ret, bad = 0;
 
 	if (mark == MAP_FAILED || rounds <= 0 || src < 0 || dst < 0) {
@@ -865,18 +870,19 @@ static int bench_insns(const char *dir, const char *fs, const char *rounds_arg)
 	/* Warm: the page cache, the slabs, the emulator's translations. */
 	for (i = 0; i < 1000; i++)
 		for (s = 0; s < STAGES; s++)
-			for (p = 0; p < 2; p++)
+			for (p = 0; p < paths; p++)
 				call_range(p, src, r[s], FILE_DEDUPE_RANGE_SAME);
 	for (i = 0; i < rounds; i++)
 		for (s = 0; s < STAGES; s++)
-			for (p = 0; p < 2; p++) {
+			for (p = 0; p < paths; p++) {
 				insns_mark(mark, 0);
 				ret = dedupe_via(p, dev, src, r[s]);
 				insns_mark(mark, 64);
 				if (!ret && r[s]->dest_count &&
 				    r[s]->info[0].status != FILE_DEDUPE_RANGE_SAME)
 					ret = r[s]->info[0].status;
-				printf("insns\t%s\t%s\t%s\t%d\n", fs, path_name[p],
+				printf("insns\t%s\t%s\t%s\t%d\n", fs,
+				       livepatch ? "livepatch" : path_name[p],
 				       stage_name[s], ret != stage_ret[s]);
 				bad |= ret != stage_ret[s];
 			}
@@ -893,11 +899,13 @@ int main(int argc, char **argv)
 	bool split_only = split_4k || (argc == 4 && !strcmp(argv[3], "split"));
 	bool livepatch = argc == 6 && !strcmp(argv[3], "livepatch");
 	bool aa = argc == 4 && !strcmp(argv[3], "aa");
-	bool insns = argc == 5 && !strcmp(argv[3], "insns");
+	bool insns_livepatch = argc == 6 && !strcmp(argv[3], "insns") &&
+			       !strcmp(argv[5], "livepatch");
+	bool insns = (argc == 5 && !strcmp(argv[3], "insns")) || insns_livepatch;
 
 	if (argc != 3 && !split_only && !livepatch && !aa && !insns &&
 	    !(argc == 7 && !strcmp(argv[3], "profile"))) {
-		fprintf(stderr, "usage: %s DIR FS [split | split-4k | profile PATH STAGE CALLS | livepatch TOGGLE LIVEPATCH_KO | aa | insns ROUNDS]\n",
+		fprintf(stderr, "usage: %s DIR FS [split | split-4k | profile PATH STAGE CALLS | livepatch TOGGLE LIVEPATCH_KO | aa | insns ROUNDS [livepatch]]\n",
 			argv[0]);
 		return 2;
 	}
@@ -910,7 +918,7 @@ int main(int argc, char **argv)
 	if (argc == 7)
 		return bench_profile(argv[1], argv[2], argv[4], argv[5], argv[6]);
 	if (insns)
-		return bench_insns(argv[1], argv[2], argv[4]);
+		return bench_insns(argv[1], argv[2], argv[4], insns_livepatch);
 	if (livepatch) {
 		bench_livepatch(argv[1], argv[2], argv[4], argv[5]);
 		return 0;
