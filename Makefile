@@ -90,7 +90,7 @@ lint: $(KERNEL_GOAL)
 	@$(MAKE) -s -C $(KBUILD) M=$(CURDIR) MO=$(O)/clippy LLVM=-19 CLIPPY=1 \
 		KCFLAGS=-Werror KRUSTFLAGS="-Dwarnings" modules
 	@scripts/no-tail-call.py $(O)/clippy/fidedupe.ko fidedupe_vfs_dedupe_file_range
-	@scripts/glue-abi.py rust/glue.h rust/abstractions/helpers.h rust/device.rs \
+	@scripts/glue-abi.py rust/glue.h rust/abstractions/helpers.h rust/device.rs rust/stats.rs \
 		rust/abstractions/*.rs rust/abstractions/fs/*.rs
 	@scripts/no-bindings.sh rust
 	@scripts/results-current.py Documentation/results.rst

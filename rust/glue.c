@@ -3,11 +3,13 @@
  * fidedupe: the reads and writes of a struct file_dedupe_range in user
  * memory, each in one user access window (unsafe_get_user() and
  * unsafe_put_user()), which the kernel crate has no abstraction for; and
- * the export of the crate's vfs_dedupe_file_range() entry point.  The
- * rules that use them live in the Rust crate.
+ * the export of the crate's vfs_dedupe_file_range() entry point; and the
+ * per-CPU counters behind debugfs's stats file.  The rules that use them
+ * live in the Rust crate.
  */
 
 #include <linux/fs.h>
+#include <linux/percpu.h>
 #include <linux/uaccess.h>
 #include <linux/fault-inject-usercopy.h>
 
@@ -117,4 +119,36 @@ int fidedupe_write_range_info(struct file_dedupe_range_info __user *dst,
 efault:
 	user_write_access_end();
 	return -EFAULT;
+}
+
+/*
+ * rust/stats.rs's counters: each CPU adds to its own set, so that callers
+ * on different CPUs never write one cache line, and a read sums them.
+ */
+static DEFINE_PER_CPU(u64[FIDEDUPE_NR_COUNTERS], fidedupe_counters);
+
+/* Adds @n to @counter on this CPU; ignores a @counter it does not have. */
+void fidedupe_counter_add(unsigned int counter, u64 n)
+{
+	if (counter < FIDEDUPE_NR_COUNTERS)
+		this_cpu_add(fidedupe_counters[counter], n);
+}
+
+/* The sum of @counter over every possible CPU (0 if it has none). */
+u64 fidedupe_counter_sum(unsigned int counter)
+{
+	u64 sum = 0;
+	int cpu;
+
+	if (counter >= FIDEDUPE_NR_COUNTERS)
+		return 0;
+	for_each_possible_cpu(cpu)
+		sum += per_cpu(fidedupe_counters[counter], cpu);
+	return sum;
+}
+
+/* How many counters each CPU has, for rust/stats.rs's test. */
+unsigned int fidedupe_nr_counters(void)
+{
+	return FIDEDUPE_NR_COUNTERS;
 }

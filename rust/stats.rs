@@ -3,23 +3,19 @@
 //! Counters of what the module did, shown in debugfs as
 //! `/sys/kernel/debug/fidedupe/stats`, one `name value` pair a line.
 //!
-//! Plain relaxed atomics: no lock is shared between callers.  Each event
-//! adds to one counter, that of its outcome: a call succeeded or failed
-//! with an errno, a destination is the same, differs or failed with an
-//! errno (plus the bytes it deduped, if any).  The totals the file shows
-//! (`calls`, `calls_failed`, `calls_interrupted`, `destinations`, each
-//! `errors_*`) are summed from those when it is read, so a call of one
-//! destination costs two atomic additions (three if it deduped bytes),
-//! where a counter per line cost four or five.
+//! Each CPU adds to its own counters (`glue.c`'s per-CPU array), so
+//! callers on different CPUs never write one cache line, and the debugfs
+//! file sums them when it is read.  Each event adds to one counter, that
+//! of its outcome: a call succeeded or failed with an errno, a destination
+//! is the same, differs or failed with an errno (plus the bytes it
+//! deduped, if any).  The totals the file shows (`calls`, `calls_failed`,
+//! `calls_interrupted`, `destinations`, each `errors_*`) are summed from
+//! those.
 
 use core::fmt;
 
 use kernel::{
     prelude::*,
-    sync::atomic::{
-        Atomic,
-        Relaxed, //
-    },
     uapi, //
 };
 
@@ -46,7 +42,7 @@ const COUNTED_ERRNOS: [(i32, &str); 12] = [
     (-(uapi::ENOMEM as i32), "ENOMEM"),
 ];
 
-/// The slot of `errors_other`, the last of [`ErrorCounts`].
+/// The slot of `errors_other`, the last of the errnos' counters.
 const OTHER_SLOT: usize = COUNTED_ERRNOS.len();
 
 /// The largest errno of [`COUNTED_ERRNOS`].
@@ -78,9 +74,10 @@ const ERROR_SLOTS: [u8; MAX_COUNTED_ERRNO + 1] = {
 };
 const _: () = assert!(OTHER_SLOT <= u8::MAX as usize);
 
-/// The slot of [`ErrorCounts`] for `errno` (negative, as a destination's
-/// status holds it): its place in [`COUNTED_ERRNOS`], or [`OTHER_SLOT`].
-#[inline(always)]
+/// The slot among the errnos' counters for `errno` (negative, as a
+/// destination's status holds it): its place in [`COUNTED_ERRNOS`], or
+/// [`OTHER_SLOT`].
+#[inline]
 fn error_slot(errno: i32) -> usize {
     if errno >= 0 {
         return OTHER_SLOT;
@@ -94,108 +91,150 @@ fn error_slot(errno: i32) -> usize {
 const EINTR_SLOT: usize = 10;
 const _: () = assert!(COUNTED_ERRNOS[EINTR_SLOT].0 == -(uapi::EINTR as i32));
 
-/// Failures counted by errno: [`COUNTED_ERRNOS`]'s, then every other.
-type ErrorCounts = [Atomic<u64>; OTHER_SLOT + 1];
+/// The errnos' counters: [`COUNTED_ERRNOS`]'s, then every other.
+const ERROR_SLOT_COUNT: usize = OTHER_SLOT + 1;
 
-/// Counters of calls and destinations.
-pub(crate) struct Stats {
-    calls_succeeded: Atomic<u64>,
-    calls_fideduperange: Atomic<u64>,
-    /// Calls that failed, by errno.
-    call_errors: ErrorCounts,
-    destinations_same: Atomic<u64>,
-    destinations_differs: Atomic<u64>,
-    /// Destinations that failed, by errno.
-    destination_errors: ErrorCounts,
-    bytes_deduped: Atomic<u64>,
+/// The counters, each an index into a set of [`Counters`].
+const CALLS_SUCCEEDED: usize = 0;
+const CALLS_FIDEDUPERANGE: usize = 1;
+/// Calls that failed, by errno: [`ERROR_SLOT_COUNT`] counters.
+const CALL_ERRORS: usize = 2;
+const DESTINATIONS_SAME: usize = CALL_ERRORS + ERROR_SLOT_COUNT;
+const DESTINATIONS_DIFFERS: usize = DESTINATIONS_SAME + 1;
+/// Destinations that failed, by errno: [`ERROR_SLOT_COUNT`] counters.
+const DESTINATION_ERRORS: usize = DESTINATIONS_DIFFERS + 1;
+const BYTES_DEDUPED: usize = DESTINATION_ERRORS + ERROR_SLOT_COUNT;
+/// How many counters a set holds: `FIDEDUPE_NR_COUNTERS` of `glue.h`.
+const NR_COUNTERS: usize = BYTES_DEDUPED + 1;
+const _: () = assert!(NR_COUNTERS <= u32::MAX as usize);
+
+/// A set of [`NR_COUNTERS`] counters, each starting at zero.
+pub(crate) trait Counters {
+    /// Adds `n` to `counter`.
+    fn add(&self, counter: usize, n: u64);
+    /// What `counter` holds.
+    fn read(&self, counter: usize) -> u64;
 }
 
-impl Stats {
-    /// All counters at zero.
-    pub(crate) const fn new() -> Self {
-        Self {
-            calls_succeeded: Atomic::new(0),
-            calls_fideduperange: Atomic::new(0),
-            call_errors: [const { Atomic::new(0) }; OTHER_SLOT + 1],
-            destinations_same: Atomic::new(0),
-            destinations_differs: Atomic::new(0),
-            destination_errors: [const { Atomic::new(0) }; OTHER_SLOT + 1],
-            bytes_deduped: Atomic::new(0),
-        }
+/// The C side of [`PerCpuCounters`], in `rust/glue.c`.
+mod glue {
+    use kernel::ffi::c_uint;
+
+    extern "C" {
+        pub(super) fn fidedupe_counter_add(counter: c_uint, n: u64);
+        pub(super) fn fidedupe_counter_sum(counter: c_uint) -> u64;
+        pub(super) fn fidedupe_nr_counters() -> c_uint;
+    }
+}
+
+/// The module's counters: a set per CPU, `glue.c`'s `fidedupe_counters`.
+/// A counter is added to on the CPU the caller runs on, with
+/// `this_cpu_add()`, and read as the sum over every possible CPU.
+pub(crate) struct PerCpuCounters;
+
+impl Counters for PerCpuCounters {
+    #[inline]
+    fn add(&self, counter: usize, n: u64) {
+        // Every counter is below `NR_COUNTERS`, which fits (asserted).
+        let counter = counter as u32;
+        // SAFETY: The helper takes any value: it ignores a counter that is
+        // not one of its array's, and it may run in any context.
+        unsafe { glue::fidedupe_counter_add(counter, n) }
+    }
+
+    fn read(&self, counter: usize) -> u64 {
+        let counter = counter as u32;
+        // SAFETY: The helper takes any value (0 for a counter it does not
+        // have), and only reads.
+        unsafe { glue::fidedupe_counter_sum(counter) }
+    }
+}
+
+/// Counters of calls and destinations, in a set of [`Counters`].
+pub(crate) struct Stats<C: Counters = PerCpuCounters> {
+    counters: C,
+}
+
+impl<C: Counters> Stats<C> {
+    /// The statistics kept in `counters`.
+    pub(crate) const fn new(counters: C) -> Self {
+        Self { counters }
     }
 
     /// Records the end of one call.
-    #[inline(always)]
+    #[inline]
     pub(crate) fn record_call(&self, result: Result) {
-        match result {
-            Ok(()) => self.calls_succeeded.fetch_add(1, Relaxed),
-            Err(err) => self.call_errors[error_slot(err.to_errno())].fetch_add(1, Relaxed),
+        let counter = match result {
+            Ok(()) => CALLS_SUCCEEDED,
+            Err(err) => CALL_ERRORS + error_slot(err.to_errno()),
         };
+        self.counters.add(counter, 1);
     }
 
     /// Records that a call came through `FIDEDUPERANGE` (the livepatch)
     /// rather than `/dev/fidedupe`; [`Stats::record_call`] counts it too.
+    #[inline]
     pub(crate) fn record_fideduperange_call(&self) {
-        self.calls_fideduperange.fetch_add(1, Relaxed);
+        self.counters.add(CALLS_FIDEDUPERANGE, 1);
     }
 
     /// Records the outcome of one destination.
-    #[inline(always)]
+    #[inline]
     pub(crate) fn record_destination(&self, outcome: &DestOutcome) {
         if outcome.bytes_deduped != 0 {
-            self.bytes_deduped.fetch_add(outcome.bytes_deduped, Relaxed);
+            self.counters.add(BYTES_DEDUPED, outcome.bytes_deduped);
         }
-        match outcome.status {
-            STATUS_SAME => self.destinations_same.fetch_add(1, Relaxed),
-            STATUS_DIFFERS => self.destinations_differs.fetch_add(1, Relaxed),
-            errno => self.destination_errors[error_slot(errno)].fetch_add(1, Relaxed),
+        let counter = match outcome.status {
+            STATUS_SAME => DESTINATIONS_SAME,
+            STATUS_DIFFERS => DESTINATIONS_DIFFERS,
+            errno => DESTINATION_ERRORS + error_slot(errno),
         };
+        self.counters.add(counter, 1);
+    }
+
+    /// The sum of `count` counters from `first`, each read on its own, as
+    /// every line is.
+    fn sum(&self, first: usize, count: usize) -> u64 {
+        (first..first + count).fold(0, |total, counter| {
+            total.wrapping_add(self.counters.read(counter))
+        })
     }
 }
 
-/// The sum of some counters, each read on its own, as every line is.
-fn sum<'a>(counters: impl IntoIterator<Item = &'a Atomic<u64>>) -> u64 {
-    counters.into_iter().fold(0, |total, counter| {
-        total.wrapping_add(counter.load(Relaxed))
-    })
-}
-
-impl fmt::Debug for Stats {
+impl<C: Counters> fmt::Debug for Stats<C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let count = |counter: &Atomic<u64>| counter.load(Relaxed);
-        let calls_failed = sum(&self.call_errors);
-        let same = count(&self.destinations_same);
-        let differs = count(&self.destinations_differs);
-        let destinations = sum(&self.destination_errors)
+        let count = |counter| self.counters.read(counter);
+        let calls_failed = self.sum(CALL_ERRORS, ERROR_SLOT_COUNT);
+        let same = count(DESTINATIONS_SAME);
+        let differs = count(DESTINATIONS_DIFFERS);
+        let destinations = self
+            .sum(DESTINATION_ERRORS, ERROR_SLOT_COUNT)
             .wrapping_add(same)
             .wrapping_add(differs);
         let rows = [
-            (
-                "calls",
-                calls_failed.wrapping_add(count(&self.calls_succeeded)),
-            ),
-            ("calls_fideduperange", count(&self.calls_fideduperange)),
+            ("calls", calls_failed.wrapping_add(count(CALLS_SUCCEEDED))),
+            ("calls_fideduperange", count(CALLS_FIDEDUPERANGE)),
             ("calls_failed", calls_failed),
-            ("calls_interrupted", count(&self.call_errors[EINTR_SLOT])),
+            ("calls_interrupted", count(CALL_ERRORS + EINTR_SLOT)),
             ("destinations", destinations),
             ("destinations_same", same),
             ("destinations_differs", differs),
-            ("bytes_deduped", count(&self.bytes_deduped)),
+            ("bytes_deduped", count(BYTES_DEDUPED)),
         ];
         for (name, value) in rows {
             writeln!(f, "{name} {value}")?;
         }
-        let counts = self.call_errors.iter().zip(&self.destination_errors);
-        for (slot, (call, dest)) in counts.enumerate() {
+        for slot in 0..ERROR_SLOT_COUNT {
             let name = COUNTED_ERRNOS.get(slot).map_or("other", |&(_, name)| name);
-            writeln!(f, "errors_{name} {}", count(call).wrapping_add(count(dest)))?;
+            let errors = count(CALL_ERRORS + slot).wrapping_add(count(DESTINATION_ERRORS + slot));
+            writeln!(f, "errors_{name} {errors}")?;
         }
         Ok(())
     }
 }
 
 /// The module's counters.
-pub(crate) static STATS: Stats = Stats::new();
+pub(crate) static STATS: Stats = Stats::new(PerCpuCounters);
 
 /// What the debugfs file shows: a view of [`STATS`].
 pub(crate) struct StatsView;
@@ -210,11 +249,30 @@ impl fmt::Debug for StatsView {
 #[kunit_tests(fidedupe_stats)]
 mod tests {
     use super::*;
-    use kernel::str::CString;
+    use kernel::{
+        str::CString,
+        sync::atomic::{
+            Atomic,
+            Relaxed, //
+        },
+    };
+
+    /// A set of counters of its own, for a test.
+    struct TestCounters([Atomic<u64>; NR_COUNTERS]);
+
+    impl Counters for TestCounters {
+        fn add(&self, counter: usize, n: u64) {
+            self.0[counter].fetch_add(n, Relaxed);
+        }
+
+        fn read(&self, counter: usize) -> u64 {
+            self.0[counter].load(Relaxed)
+        }
+    }
 
     #[test]
     fn totals_are_summed_from_outcomes() -> Result {
-        let stats = Stats::new();
+        let stats = Stats::new(TestCounters([const { Atomic::new(0) }; NR_COUNTERS]));
         stats.record_call(Ok(()));
         stats.record_call(Err(EINTR));
         stats.record_call(Err(ENOSPC));
@@ -253,6 +311,13 @@ mod tests {
         }
         assert_eq!(text.lines().count(), 8 + COUNTED_ERRNOS.len() + 1);
         Ok(())
+    }
+
+    #[test]
+    fn glue_has_every_counter() {
+        // SAFETY: The helper only returns a constant.
+        let glue = unsafe { glue::fidedupe_nr_counters() };
+        assert_eq!(usize::try_from(glue), Ok(NR_COUNTERS));
     }
 
     #[test]

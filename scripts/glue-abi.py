@@ -22,6 +22,8 @@ SCALARS = {
     'unsigned int': 'c_uint',
     'unsigned long': 'c_ulong',
     'loff_t': 'loff_t',
+    'u64': 'u64',
+    'void': '()',
 }
 STRUCTS = {
     'file': 'file',
