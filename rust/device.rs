@@ -222,7 +222,7 @@ impl UserRecords {
 impl DestRecords for UserRecords {
     type Record = RangeInfo;
 
-    #[inline(always)]
+    #[inline]
     fn read(&mut self, index: usize) -> Result<RangeInfo> {
         if index != self.returned {
             return Err(EINVAL);
@@ -243,7 +243,7 @@ impl DestRecords for UserRecords {
         Ok(info)
     }
 
-    #[inline(always)]
+    #[inline]
     fn write_back(&mut self, index: usize, info: &RangeInfo) -> Result {
         if index >= self.dest_count {
             return Err(EINVAL);
@@ -262,7 +262,7 @@ impl DestRecords for UserRecords {
 /// Asks the LSMs whether the caller may issue `FIDEDUPERANGE` with `arg`
 /// on `file`: the `security_file_ioctl()` call `fs/ioctl.c` makes before
 /// it runs the ioctl.
-#[inline(always)]
+#[inline]
 fn check_fideduperange_ioctl(file: &LocalFile, arg: u64) -> Result {
     // `arg` is a user address; the hook only passes it on.
     let arg = usize::try_from(arg).map_err(|_| EFAULT)?;
@@ -294,7 +294,7 @@ pub(crate) fn dedupe_ioctl(
 }
 
 /// [`dedupe_ioctl`] once the source descriptor is resolved.
-#[inline(always)]
+#[inline]
 fn dedupe_user_range(
     src: &LocalFile,
     args: &FidedupeArgs,

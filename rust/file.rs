@@ -7,10 +7,9 @@
 //! hold the unsafe code; this file holds none but the call of
 //! `remap_file_range`, whose contract a [`CheckedPair`] proves.
 //!
-//! The small methods are `#[inline(always)]`: they stand for the inline
-//! functions of `linux/fs.h`, one or two loads each, and at `opt-level=s`
-//! (the kernel's `CONFIG_CC_OPTIMIZE_FOR_SIZE`) rustc otherwise calls each
-//! one out of line, a dozen calls on every ioctl.
+//! The small methods stand for the inline functions of `linux/fs.h`, one
+//! or two loads each: `#[inline]`, and `#[inline(always)]` for the two
+//! that rustc would otherwise call out of line.
 
 use kernel::{
     fs::LocalFile,
@@ -54,12 +53,12 @@ use crate::rules::{
 };
 
 impl FileFacts for LocalFile {
-    #[inline(always)]
+    #[inline]
     fn is_readable(&self) -> bool {
         self.mode() & fmode::READ != 0
     }
 
-    #[inline(always)]
+    #[inline]
     fn kind(&self) -> FileKind {
         match u32::from(self.inode().mode()) & uapi::S_IFMT {
             uapi::S_IFREG => FileKind::Regular,
@@ -68,39 +67,39 @@ impl FileFacts for LocalFile {
         }
     }
 
-    #[inline(always)]
+    #[inline]
     fn can_remap(&self) -> bool {
         remap::can_remap(self)
     }
 
-    #[inline(always)]
+    #[inline]
     fn is_swapfile(&self) -> bool {
         self.inode().is_swapfile()
     }
 
-    #[inline(always)]
+    #[inline]
     fn is_immutable(&self) -> bool {
         self.inode().is_immutable()
     }
 }
 
 impl DedupePermission for LocalFile {
-    #[inline(always)]
+    #[inline]
     fn caller_is_admin(&self) -> bool {
         capable(Capability::SYS_ADMIN)
     }
 
-    #[inline(always)]
+    #[inline]
     fn is_open_for_write(&self) -> bool {
         self.mode() & fmode::WRITE != 0
     }
 
-    #[inline(always)]
+    #[inline]
     fn caller_owns(&self) -> bool {
         self.inode_owned_by_fsuid()
     }
 
-    #[inline(always)]
+    #[inline]
     fn caller_may_write(&self) -> bool {
         // An ioctl runs in process context, where the check may sleep.
         self.permission(may::WRITE).is_ok()
@@ -116,12 +115,12 @@ impl RemapFile for LocalFile {
         u64::try_from(self.inode().size()).map_err(|_| EIO)
     }
 
-    #[inline(always)]
+    #[inline]
     fn block_size(&self) -> u64 {
         self.inode().blocksize()
     }
 
-    #[inline(always)]
+    #[inline]
     fn same_fs(&self, other: &Self) -> bool {
         self.inode().same_super_block(other.inode())
     }
@@ -131,12 +130,12 @@ impl RemapFile for LocalFile {
         self.inode() == other.inode()
     }
 
-    #[inline(always)]
+    #[inline]
     fn verify_area(&self, range: FileRange, write: bool) -> Result {
         remap::remap_verify_area(self, range.loff_offset(), range.loff_len(), write)
     }
 
-    #[inline(always)]
+    #[inline]
     fn want_write(&self) -> Result<MountWriteAccess<'_>> {
         want_write_file(self)
     }
@@ -178,7 +177,7 @@ pub(crate) struct TaskFiles;
 impl OpenFiles for TaskFiles {
     type File = LocalFile;
 
-    #[inline(always)]
+    #[inline]
     fn with_fd<R>(&self, fd: i64, f: impl FnOnce(&LocalFile) -> R) -> Result<R> {
         Ok(fd::with_fd(fd_number(fd)?, f)?)
     }
@@ -188,7 +187,7 @@ impl OpenFiles for TaskFiles {
 pub(crate) struct CallingTask;
 
 impl Caller for CallingTask {
-    #[inline(always)]
+    #[inline]
     fn fatal_signal_pending(&self) -> bool {
         current!().fatal_signal_pending()
     }

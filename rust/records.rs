@@ -62,22 +62,22 @@ pub(crate) struct RangeInfo {
 }
 
 impl DestRecord for RangeInfo {
-    #[inline(always)]
+    #[inline]
     fn dest_fd(&self) -> i64 {
         self.dest_fd
     }
 
-    #[inline(always)]
+    #[inline]
     fn dest_offset(&self) -> u64 {
         self.dest_offset
     }
 
-    #[inline(always)]
+    #[inline]
     fn reserved(&self) -> u32 {
         self.reserved
     }
 
-    #[inline(always)]
+    #[inline]
     fn set_outcome(&mut self, outcome: &DestOutcome) {
         self.status = outcome.status;
         self.bytes_deduped = outcome.bytes_deduped;
@@ -123,7 +123,7 @@ struct KernelRecords<'a> {
 impl DestRecords for KernelRecords<'_> {
     type Record = RangeInfo;
 
-    #[inline(always)]
+    #[inline]
     fn read(&mut self, index: usize) -> Result<RangeInfo> {
         if index != self.next {
             return Err(EINVAL);
@@ -133,7 +133,7 @@ impl DestRecords for KernelRecords<'_> {
         Ok(info)
     }
 
-    #[inline(always)]
+    #[inline]
     fn write_back(&mut self, index: usize, info: &RangeInfo) -> Result {
         *self.infos.get_mut(index).ok_or(EINVAL)? = *info;
         Ok(())
@@ -160,7 +160,7 @@ pub(crate) fn check_request<'a>(
 
 /// The walk both entry points share, once [`check_request`] passed: each
 /// destination deduped and written back; `on_outcome` sees each outcome.
-#[inline(always)]
+#[inline]
 pub(crate) fn dedupe_records(
     source: &CheckedSource<'_, LocalFile>,
     dest_count: u16,

@@ -137,8 +137,7 @@ pub(crate) trait FileFacts {
 /// Both files are read by the compare, so both must be open for reading; no
 /// data of either may change, so both must be remappable regular files that
 /// are neither swapfiles nor immutable.
-// Inlined: five trait calls, for the source and every destination.
-#[inline(always)]
+#[inline]
 pub(crate) fn check_file(file: &impl FileFacts) -> Result {
     if !file.is_readable() {
         return Err(EBADF);
