@@ -47,7 +47,7 @@ TOOLS := $(O)/tools/fidedupe
 FIDEDUPE_KUNIT ?= $(if $(KDIR),n,y)
 export FIDEDUPE_KUNIT
 
-.PHONY: all deps kernel module install selftests tools lint docs check check-full shell run bench bench-kernel profile ablation insns \
+.PHONY: all deps kernel module install selftests tools lint docs check check-full shell run bench bench-kernel profile ablation insns insns-gate \
 	mutants patches fstests clean help \
 	fuzzer fuzz fuzz-proof torture-bins faults stress torture torture-proof
 
@@ -156,6 +156,7 @@ endif
 
 check-full: lint docs module selftests tools fuzzer torture-bins
 	@scripts/check.sh $(KBUILD) $(O) full
+	@$(MAKE) -s insns-gate
 	@$(MAKE) -s check-intree
 
 # make check-intree: the kernel series of make patches, built at every
@@ -210,7 +211,7 @@ profile: bench-kernel $(O)/bench/fidedupe_bench
 # (bench/insns_plugin.c) counts each marked call's instructions by
 # function, its loads and stores and the pages it touches, INSNS_ROUNDS
 # calls per filesystem, stage and path (scripts/insns.sh).
-INSNS_ROUNDS ?= 20
+INSNS_ROUNDS ?= 60
 $(O)/bench/insns_plugin.so: bench/insns_plugin.c bench/qemu_plugin_api.h
 	@mkdir -p $(dir $@)
 	@$(CC) -O2 -Wall -Werror -shared -fPIC -fvisibility=hidden -o $@ $<
@@ -218,6 +219,13 @@ $(O)/bench/insns_plugin.so: bench/insns_plugin.c bench/qemu_plugin_api.h
 insns: bench-kernel $(O)/bench/fidedupe_bench $(O)/bench/insns_plugin.so
 	@$(MAKE) -s -C $(KBENCH) M=$(CURDIR) MO=$(O)/module-bench LLVM=-19 modules
 	@scripts/insns.sh $(KBENCH) $(O) $(INSNS_ROUNDS)
+
+# The gate on a call's cost (part of make check-full): a short make insns,
+# whose ratios must stay within 1% of bench/insns-budget.
+INSNS_GATE_ROUNDS ?= 30
+insns-gate:
+	@$(MAKE) -s insns INSNS_ROUNDS=$(INSNS_GATE_ROUNDS)
+	@scripts/insns-budget.py bench/insns-budget $(O)/vm-insns/ratios.txt
 
 # Where the module's extra time goes, by subtraction: the split stages with
 # the module unchanged and with each patch of bench/ablations/, which
@@ -349,6 +357,7 @@ help:
 	@echo '  make profile    where the time of a call goes, both paths (function_graph)'
 	@echo '  make ablation   the split stages with pieces of the module removed'
 	@echo '  make insns      the instructions of a call, both paths, counted by QEMU'
+	@echo '  make insns-gate make insns, its ratios against bench/insns-budget'
 	@echo '  make patches    the patch series, with git format-patch (build/patches)'
 	@echo '  make fstests    fstests'"'"' dedupe group, mainline and fidedupe (livepatch)'
 	@echo
