@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0
 """Checks Documentation/results.rst against the checkout: a section whose
-Commit: has module sources other than HEAD's must begin with "Stale:", and
-one whose sources are HEAD's must not.
+Commit: has module sources other than HEAD's must begin with "Stale:" and
+name, in that first paragraph, each of Kbuild, rust/, include/ and
+livepatch/ that differs; one whose sources are HEAD's must not begin so.
 
 usage: results-current.py RESULTS_RST
 """
@@ -14,11 +15,15 @@ import sys
 MODULE_SOURCES = ["Kbuild", "rust", "include", "livepatch"]
 
 
-def module_sources_differ(commit):
-    """Whether COMMIT's module sources differ from HEAD's (None: unknown)."""
-    r = subprocess.run(["git", "diff", "--quiet", commit, "HEAD", "--", *MODULE_SOURCES],
-                       capture_output=True)
-    return None if r.returncode > 1 else r.returncode == 1
+def module_sources_differing(commit):
+    """Which of COMMIT's module sources differ from HEAD's, as written in
+    the record ("rust/", "Kbuild"); None if COMMIT is unknown."""
+    r = subprocess.run(["git", "diff", "--name-only", commit, "HEAD", "--", *MODULE_SOURCES],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        return None
+    tops = {path.split("/")[0] for path in r.stdout.split()}
+    return [name if name == "Kbuild" else name + "/" for name in MODULE_SOURCES if name in tops]
 
 
 def sections(text):
@@ -37,14 +42,20 @@ def main():
         m = re.search(r"^Commit: ([0-9a-f]{7,40})$", body, re.M)
         if not m:
             continue
-        differ = module_sources_differ(m.group(1))
-        stale = body.lstrip().startswith("Stale:")
+        differ = module_sources_differing(m.group(1))
+        first = body.lstrip().split("\n\n")[0]
+        stale = first.startswith("Stale:")
         if differ is None:
             print(f"results: {title}: no commit {m.group(1)}", file=sys.stderr)
             bad = 1
         elif differ and not stale:
             print(f"results: {title}: the module changed since {m.group(1)}; "
                   f"the section must begin with \"Stale:\"", file=sys.stderr)
+            bad = 1
+        elif differ and any(f"``{name}``" not in first for name in differ):
+            print(f"results: {title}: its Stale: paragraph must name what differs "
+                  f"from {m.group(1)}: " + ", ".join(f"``{n}``" for n in differ),
+                  file=sys.stderr)
             bad = 1
         elif stale and not differ:
             print(f"results: {title}: says Stale: but {m.group(1)}'s module is HEAD's",
