@@ -85,7 +85,9 @@ def results(path, sections):
         body = m.group(1)
         paras = [rst_text(p) for p in re.split(r'\n\s*\n', body) if p.strip()
                  and not p.lstrip().startswith('..') and not p.lstrip().startswith('::')]
-        out.append(wrap(title + ': ' + ' '.join(paras[:3])))
+        # Commit, command and figures; after the Stale: line if it has one.
+        count = 4 if paras and paras[0].startswith('Stale:') else 3
+        out.append(wrap(title + ': ' + ' '.join(paras[:count])))
         out.append('')
     return '\n'.join(out)
 
